@@ -1,0 +1,48 @@
+//! Palisade's model and its rules.
+//!
+//! Pure by design: no I/O, no web framework, no database. The API and the
+//! worker call into this crate so that every rule lives in one place and is
+//! tested in milliseconds.
+
+/// An enum stored and sent as a lower-case string, with the list of its
+/// values (for validation messages and OpenAPI).
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod asset;
+pub mod asset_tree;
+pub mod ids;
+pub mod model;
+pub mod progress;
+pub mod role;
+pub mod scope;
+pub mod severity;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};

@@ -1,0 +1,164 @@
+//! The six steps and their completeness checks. Advisory, never a gate:
+//! people move back and forth between steps.
+
+use serde::Serialize;
+
+use crate::asset::Asset;
+
+string_enum!(StepStatus {
+    NotStarted => "not_started",
+    InProgress => "in_progress",
+    Complete => "complete",
+});
+
+/// One completeness check, with the ids of the records that fail it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Check {
+    /// Stable, for clients to key on (`scope.in_scope_assets_owned`).
+    pub id: &'static str,
+    pub ok: bool,
+    pub message: String,
+    pub refs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Step {
+    pub step: u8,
+    pub name: &'static str,
+    pub status: StepStatus,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Progress {
+    pub steps: Vec<Step>,
+}
+
+/// What the checks read; grows as the steps get their records.
+pub struct ModelFacts<'a> {
+    pub assets: &'a [Asset],
+}
+
+pub const STEP_NAMES: [&str; 6] = [
+    "scope",
+    "threats",
+    "environment",
+    "analysis",
+    "mitigation",
+    "evaluation",
+];
+
+pub fn progress(facts: &ModelFacts<'_>) -> Progress {
+    let mut steps = vec![scope_step(facts)];
+    // Steps 2–6 have no records yet: honestly not started, with no checks to show.
+    for (i, name) in STEP_NAMES.iter().enumerate().skip(1) {
+        steps.push(Step {
+            step: i as u8 + 1,
+            name,
+            status: StepStatus::NotStarted,
+            checks: Vec::new(),
+        });
+    }
+    Progress { steps }
+}
+
+fn scope_step(facts: &ModelFacts<'_>) -> Step {
+    let in_scope: Vec<&Asset> = facts.assets.iter().filter(|a| a.fields.in_scope).collect();
+    let unclassified: Vec<String> = in_scope
+        .iter()
+        .filter(|a| a.fields.classification.is_none())
+        .map(|a| a.id.to_string())
+        .collect();
+    let unowned: Vec<String> = in_scope
+        .iter()
+        .filter(|a| !a.fields.is_owned())
+        .map(|a| a.id.to_string())
+        .collect();
+
+    let checks = vec![
+        Check {
+            id: "scope.has_in_scope_asset",
+            ok: !in_scope.is_empty(),
+            message: if in_scope.is_empty() {
+                "no asset is in scope yet".into()
+            } else {
+                format!("{} asset(s) in scope", in_scope.len())
+            },
+            refs: Vec::new(),
+        },
+        Check {
+            id: "scope.in_scope_assets_classified",
+            ok: unclassified.is_empty(),
+            message: if unclassified.is_empty() {
+                "every in-scope asset is classified".into()
+            } else {
+                format!("{} in-scope asset(s) have no classification", unclassified.len())
+            },
+            refs: unclassified,
+        },
+        Check {
+            id: "scope.in_scope_assets_owned",
+            ok: unowned.is_empty(),
+            message: if unowned.is_empty() {
+                "every in-scope asset has an owner".into()
+            } else {
+                format!("{} in-scope asset(s) have no owner", unowned.len())
+            },
+            refs: unowned,
+        },
+    ];
+    let status = if facts.assets.is_empty() {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: 1,
+        name: STEP_NAMES[0],
+        status,
+        checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::tests::asset;
+
+    #[test]
+    fn an_empty_model_has_not_started() {
+        let p = progress(&ModelFacts { assets: &[] });
+        assert_eq!(p.steps.len(), 6);
+        assert!(p.steps.iter().all(|s| s.status == StepStatus::NotStarted));
+        assert!(!p.steps[0].checks[0].ok);
+    }
+
+    #[test]
+    fn scope_completes_when_every_in_scope_asset_is_classified_and_owned() {
+        let good = asset(r#"{"name":"db","kind":"data","classification":"restricted","owner":"dba"}"#);
+        let bare = asset(r#"{"name":"api","kind":"service"}"#);
+        let out = asset(r#"{"name":"old","kind":"data","in_scope":false}"#);
+
+        let p = progress(&ModelFacts { assets: &[good.clone(), bare.clone(), out.clone()] });
+        assert_eq!(p.steps[0].status, StepStatus::InProgress);
+        let failing: Vec<_> = p.steps[0].checks.iter().filter(|c| !c.ok).collect();
+        assert_eq!(failing.len(), 2);
+        assert!(failing.iter().all(|c| c.refs == [bare.id.to_string()]));
+
+        let p = progress(&ModelFacts { assets: &[good, out] });
+        assert_eq!(p.steps[0].status, StepStatus::Complete);
+    }
+
+    #[test]
+    fn only_out_of_scope_assets_fail_the_first_check() {
+        let out = asset(r#"{"name":"old","kind":"data","in_scope":false}"#);
+        let p = progress(&ModelFacts { assets: &[out] });
+        assert_eq!(p.steps[0].status, StepStatus::InProgress);
+        assert!(!p.steps[0].checks[0].ok);
+    }
+}
