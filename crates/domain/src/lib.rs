@@ -37,8 +37,10 @@ macro_rules! string_enum {
 
 pub mod asset;
 pub mod asset_tree;
+pub mod audit;
 pub mod ids;
 pub mod model;
+pub mod org;
 pub mod progress;
 pub mod role;
 pub mod scope;

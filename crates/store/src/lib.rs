@@ -1,1 +1,41 @@
+//! Palisade's persistence: one diesel code path over SQLite (the embedded
+//! default) and PostgreSQL (production). See `docs/architecture.md`.
 
+pub mod api_keys;
+pub mod assets;
+pub mod audit;
+pub mod db;
+mod error;
+pub mod idempotency;
+pub mod models;
+pub mod orgs;
+pub mod page;
+mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod time;
+
+pub use db::{Backend, DbConn, Store};
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+
+use palisade_domain::ids::{ApiKeyId, OrgId};
+
+/// Who is making a change: recorded in the audit log with every write.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub org_id: OrgId,
+    /// `None` for changes made by the CLI.
+    pub key_id: Option<ApiKeyId>,
+    pub request_id: Option<String>,
+}
+
+/// Ids are stored as text; a malformed one means the row was not written by us.
+pub(crate) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("malformed id {s:?}")))
+}
+
+pub(crate) fn parse_enum<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown value {value:?}")))
+}

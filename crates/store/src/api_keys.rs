@@ -1,0 +1,174 @@
+//! API keys: random secrets, stored only as SHA-256 digests. A fast hash is
+//! enough for 192-bit random keys (no dictionary to guard against).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::{ApiKeyId, OrgId};
+use palisade_domain::org::{ApiKey, Organization};
+use palisade_domain::role::Role;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::{write_tx, DbConn};
+use crate::schema::{api_keys, organizations};
+use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+const KEY_PREFIX: &str = "pal_";
+/// How many leading characters are kept in clear to tell keys apart.
+const SHOWN_PREFIX_LEN: usize = 12;
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn generate_secret() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{KEY_PREFIX}{}", hex::encode(bytes))
+}
+
+type KeyRow = (String, String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+
+fn to_key(row: KeyRow) -> Result<ApiKey, StoreError> {
+    let (id, name, role, prefix, created_at, last_used_at) = row;
+    Ok(ApiKey {
+        id: parse_id(&id)?,
+        name,
+        role: parse_enum(&role, Role::parse)?,
+        prefix,
+        created_at: time::utc(created_at),
+        last_used_at: last_used_at.map(time::utc),
+    })
+}
+
+const COLUMNS: (
+    api_keys::id,
+    api_keys::name,
+    api_keys::role,
+    api_keys::prefix,
+    api_keys::created_at,
+    api_keys::last_used_at,
+) = (
+    api_keys::id,
+    api_keys::name,
+    api_keys::role,
+    api_keys::prefix,
+    api_keys::created_at,
+    api_keys::last_used_at,
+);
+
+/// Creates a key and returns it with its secret, which is not stored.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+) -> Result<(ApiKey, String), StoreError> {
+    let secret = generate_secret();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        name: name.to_string(),
+        role,
+        prefix: secret[..SHOWN_PREFIX_LEN].to_string(),
+        created_at: time::utc(time::now()),
+        last_used_at: None,
+    };
+    write_tx(conn, |conn| {
+        diesel::insert_into(api_keys::table)
+            .values((
+                api_keys::id.eq(key.id.to_string()),
+                api_keys::org_id.eq(actor.org_id.to_string()),
+                api_keys::name.eq(&key.name),
+                api_keys::role.eq(role.as_str()),
+                api_keys::prefix.eq(&key.prefix),
+                api_keys::key_hash.eq(hash_secret(&secret)),
+                api_keys::created_at.eq(key.created_at.naive_utc()),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change {
+                model_id: None,
+                action: AuditAction::Create,
+                entity_type: "api_key",
+                entity_id: key.id.to_string(),
+                before: None,
+                after: Some(serde_json::to_value(&key)?),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok((key, secret))
+}
+
+/// The key and its organisation for a presented secret, if it is one of ours.
+/// Notes the use at most once a minute, to keep reads from becoming writes.
+pub fn authenticate(
+    conn: &mut DbConn,
+    secret: &str,
+) -> Result<Option<(ApiKey, Organization)>, StoreError> {
+    let row: Option<(KeyRow, String, String)> = api_keys::table
+        .inner_join(organizations::table)
+        .filter(api_keys::key_hash.eq(hash_secret(secret)))
+        .select((COLUMNS, organizations::id, organizations::name))
+        .first(conn)
+        .optional()?;
+    let Some((row, org_id, org_name)) = row else {
+        return Ok(None);
+    };
+    let key = to_key(row)?;
+    let now = time::now();
+    let stale = key
+        .last_used_at
+        .is_none_or(|t| now - t.naive_utc() > Duration::seconds(60));
+    if stale {
+        diesel::update(api_keys::table.find(key.id.to_string()))
+            .set(api_keys::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    let org = Organization {
+        id: parse_id(&org_id)?,
+        name: org_name,
+    };
+    Ok(Some((key, org)))
+}
+
+pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
+    let mut query = api_keys::table
+        .filter(api_keys::org_id.eq(org.to_string()))
+        .select(COLUMNS)
+        .order(api_keys::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(api_keys::id.gt(after.clone()));
+    }
+    let rows: Vec<KeyRow> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.0.clone()).try_map(to_key)
+}
+
+pub fn delete(conn: &mut DbConn, actor: &Actor, id: ApiKeyId) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let row: KeyRow = api_keys::table
+            .filter(api_keys::id.eq(id.to_string()))
+            .filter(api_keys::org_id.eq(actor.org_id.to_string()))
+            .select(COLUMNS)
+            .first(conn)?;
+        let key = to_key(row)?;
+        diesel::delete(api_keys::table.find(id.to_string())).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change {
+                model_id: None,
+                action: AuditAction::Delete,
+                entity_type: "api_key",
+                entity_id: id.to_string(),
+                before: Some(serde_json::to_value(&key)?),
+                after: None,
+            },
+        )
+    })
+}

@@ -1,0 +1,321 @@
+//! Step 1: the asset inventory.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::asset::{Asset, AssetFields, AssetKind, Cia, CiaLevel, Classification};
+use palisade_domain::asset_tree;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::{AssetId, ModelId, OrgId};
+use palisade_domain::ValidationErrors;
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::{assets, trust_zones};
+use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = assets, treat_none_as_null = true)]
+struct AssetRow {
+    id: String,
+    model_id: String,
+    name: String,
+    kind: String,
+    description: Option<String>,
+    owner: Option<String>,
+    classification: Option<String>,
+    cia_confidentiality: Option<String>,
+    cia_integrity: Option<String>,
+    cia_availability: Option<String>,
+    business_criticality: Option<i32>,
+    in_scope: bool,
+    parent_id: Option<String>,
+    trust_zone_id: Option<String>,
+    tags: String,
+    metadata: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl AssetRow {
+    fn new(asset: &Asset) -> Result<Self, StoreError> {
+        let f = &asset.fields;
+        Ok(AssetRow {
+            id: asset.id.to_string(),
+            model_id: asset.model_id.to_string(),
+            name: f.name.clone(),
+            kind: f.kind.as_str().to_string(),
+            description: f.description.clone(),
+            owner: f.owner.clone(),
+            classification: f.classification.map(|c| c.as_str().to_string()),
+            cia_confidentiality: f.cia.map(|c| c.confidentiality.as_str().to_string()),
+            cia_integrity: f.cia.map(|c| c.integrity.as_str().to_string()),
+            cia_availability: f.cia.map(|c| c.availability.as_str().to_string()),
+            business_criticality: f.business_criticality.map(i32::from),
+            in_scope: f.in_scope,
+            parent_id: f.parent_id.map(|p| p.to_string()),
+            trust_zone_id: f.trust_zone_id.map(|z| z.to_string()),
+            tags: serde_json::to_string(&f.tags)?,
+            metadata: serde_json::to_string(&f.metadata)?,
+            version: asset.version,
+            created_at: asset.created_at.naive_utc(),
+            updated_at: asset.updated_at.naive_utc(),
+        })
+    }
+
+    fn into_asset(self) -> Result<Asset, StoreError> {
+        let level = |s: &str| parse_enum(s, CiaLevel::parse);
+        let cia = match (&self.cia_confidentiality, &self.cia_integrity, &self.cia_availability) {
+            (Some(c), Some(i), Some(a)) => Some(Cia {
+                confidentiality: level(c)?,
+                integrity: level(i)?,
+                availability: level(a)?,
+            }),
+            _ => None,
+        };
+        Ok(Asset {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: AssetFields {
+                name: self.name,
+                kind: parse_enum(&self.kind, AssetKind::parse)?,
+                description: self.description,
+                owner: self.owner,
+                classification: self
+                    .classification
+                    .as_deref()
+                    .map(|c| parse_enum(c, Classification::parse))
+                    .transpose()?,
+                cia,
+                business_criticality: self
+                    .business_criticality
+                    .map(|c| u8::try_from(c).map_err(|_| StoreError::Corrupt(format!("criticality {c}"))))
+                    .transpose()?,
+                in_scope: self.in_scope,
+                parent_id: self.parent_id.as_deref().map(parse_id).transpose()?,
+                trust_zone_id: self.trust_zone_id.as_deref().map(parse_id).transpose()?,
+                tags: serde_json::from_str(&self.tags)?,
+                metadata: serde_json::from_str(&self.metadata)?,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+/// The rules that need stored data: the parent and the zone must be of the
+/// same model, and the containment must stay a tree.
+fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::new();
+    if let Some(parent) = asset.fields.parent_id {
+        let parents: HashMap<AssetId, Option<AssetId>> = assets::table
+            .filter(assets::model_id.eq(asset.model_id.to_string()))
+            .select((assets::id, assets::parent_id))
+            .load::<(String, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(id, p)| Ok((parse_id(&id)?, p.as_deref().map(parse_id).transpose()?)))
+            .collect::<Result<_, StoreError>>()?;
+        if !parents.contains_key(&parent) {
+            errors.add("parent_id", format!("no asset {parent} in this model"));
+        } else if asset_tree::would_cycle(asset.id, parent, &parents) {
+            errors.add(
+                "parent_id",
+                format!("asset {parent} is this asset or one of its descendants: assets form a tree"),
+            );
+        }
+    }
+    if let Some(zone) = asset.fields.trust_zone_id {
+        let found: i64 = trust_zones::table
+            .filter(trust_zones::id.eq(zone.to_string()))
+            .filter(trust_zones::model_id.eq(asset.model_id.to_string()))
+            .count()
+            .get_result(conn)?;
+        if found == 0 {
+            errors.add("trust_zone_id", format!("no trust zone {zone} in this model"));
+        }
+    }
+    Ok(errors.finish()?)
+}
+
+fn change(model: ModelId, action: AuditAction, id: AssetId, before: Option<&Asset>, after: Option<&Asset>) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "asset",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: AssetFields,
+) -> Result<Asset, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let asset = Asset {
+        id: AssetId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = AssetRow::new(&asset)?;
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        check_references(conn, &asset)?;
+        diesel::insert_into(assets::table).values(&row).execute(conn)?;
+        audit::record(conn, actor, change(model_id, AuditAction::Create, asset.id, None, Some(&asset))?)
+    })?;
+    Ok(asset)
+}
+
+pub fn get(conn: &mut DbConn, org: OrgId, model_id: ModelId, id: AssetId) -> Result<Asset, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    assets::table
+        .filter(assets::id.eq(id.to_string()))
+        .filter(assets::model_id.eq(model_id.to_string()))
+        .select(AssetRow::as_select())
+        .first(conn)?
+        .into_asset()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AssetFilter {
+    pub kind: Option<AssetKind>,
+    /// `Some(None)` selects the unclassified.
+    pub classification: Option<Option<Classification>>,
+    pub in_scope: Option<bool>,
+    pub owner: Option<String>,
+    pub parent_id: Option<AssetId>,
+    pub trust_zone_id: Option<palisade_domain::ids::TrustZoneId>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &AssetFilter,
+    page: &PageRequest,
+) -> Result<Page<Asset>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = assets::table
+        .filter(assets::model_id.eq(model_id.to_string()))
+        .select(AssetRow::as_select())
+        .order(assets::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(kind) = filter.kind {
+        query = query.filter(assets::kind.eq(kind.as_str()));
+    }
+    match filter.classification {
+        Some(Some(c)) => query = query.filter(assets::classification.eq(c.as_str())),
+        Some(None) => query = query.filter(assets::classification.is_null()),
+        None => {}
+    }
+    if let Some(in_scope) = filter.in_scope {
+        query = query.filter(assets::in_scope.eq(in_scope));
+    }
+    if let Some(owner) = &filter.owner {
+        query = query.filter(assets::owner.eq(owner.clone()));
+    }
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(assets::parent_id.eq(parent.to_string()));
+    }
+    if let Some(zone) = filter.trust_zone_id {
+        query = query.filter(assets::trust_zone_id.eq(zone.to_string()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(assets::id.gt(after.clone()));
+    }
+    let rows: Vec<AssetRow> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(AssetRow::into_asset)
+}
+
+/// Every asset of a model, for summaries and checks.
+pub fn all_in_model(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Vec<Asset>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    assets::table
+        .filter(assets::model_id.eq(model_id.to_string()))
+        .select(AssetRow::as_select())
+        .order(assets::id.asc())
+        .load::<AssetRow>(conn)?
+        .into_iter()
+        .map(AssetRow::into_asset)
+        .collect()
+}
+
+/// Applies `change` to the current fields; a change that alters nothing
+/// keeps the version and writes no audit record.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: AssetId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&Asset) -> Result<AssetFields, StoreError>,
+) -> Result<Asset, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let updated = Asset {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        check_references(conn, &updated)?;
+        let n = diesel::update(
+            assets::table
+                .filter(assets::id.eq(id.to_string()))
+                .filter(assets::version.eq(current.version)),
+        )
+        .set(AssetRow::new(&updated)?)
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict("the asset was changed concurrently; retry".into()));
+        }
+        audit::record(conn, actor, change(model_id, AuditAction::Update, id, Some(&current), Some(&updated))?)?;
+        Ok(updated)
+    })
+}
+
+/// Refused while other assets sit inside this one: moving or deleting them
+/// is the caller's decision, not ours.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: AssetId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let children: Vec<String> = assets::table
+            .filter(assets::parent_id.eq(id.to_string()))
+            .select(assets::id)
+            .order(assets::id.asc())
+            .load(conn)?;
+        if !children.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "asset {id} contains other assets; move or delete them first: {}",
+                children.join(", ")
+            )));
+        }
+        diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
+        audit::record(conn, actor, change(model_id, AuditAction::Delete, id, Some(&current), None)?)
+    })
+}

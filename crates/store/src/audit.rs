@@ -1,0 +1,120 @@
+//! Audit records are written inside the transaction of the change they
+//! describe: a change is never without its record, nor a record without it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::{AuditAction, AuditEvent};
+use palisade_domain::ids::{AuditEventId, ModelId, OrgId};
+
+use crate::db::DbConn;
+use crate::schema::audit_events;
+use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+pub struct Change {
+    pub model_id: Option<ModelId>,
+    pub action: AuditAction,
+    pub entity_type: &'static str,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+pub fn record(conn: &mut DbConn, actor: &Actor, change: Change) -> Result<(), StoreError> {
+    let to_text = |v: Option<serde_json::Value>| v.map(|v| v.to_string());
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(AuditEventId::generate().to_string()),
+            audit_events::org_id.eq(actor.org_id.to_string()),
+            audit_events::model_id.eq(change.model_id.map(|m| m.to_string())),
+            audit_events::actor_key_id.eq(actor.key_id.map(|k| k.to_string())),
+            audit_events::action.eq(change.action.as_str()),
+            audit_events::entity_type.eq(change.entity_type),
+            audit_events::entity_id.eq(change.entity_id),
+            audit_events::before_state.eq(to_text(change.before)),
+            audit_events::after_state.eq(to_text(change.after)),
+            audit_events::request_id.eq(actor.request_id.clone()),
+            audit_events::created_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub model_id: Option<ModelId>,
+    pub since: Option<NaiveDateTime>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+}
+
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+/// Oldest first, so a client can follow the log with `since` and the cursor.
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<Page<AuditEvent>, StoreError> {
+    let mut query = audit_events::table
+        .filter(audit_events::org_id.eq(org.to_string()))
+        .select((
+            audit_events::id,
+            audit_events::model_id,
+            audit_events::actor_key_id,
+            audit_events::action,
+            audit_events::entity_type,
+            audit_events::entity_id,
+            audit_events::before_state,
+            audit_events::after_state,
+            audit_events::request_id,
+            audit_events::created_at,
+        ))
+        .order(audit_events::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(model) = filter.model_id {
+        query = query.filter(audit_events::model_id.eq(model.to_string()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::created_at.ge(since));
+    }
+    if let Some(t) = &filter.entity_type {
+        query = query.filter(audit_events::entity_type.eq(t.clone()));
+    }
+    if let Some(id) = &filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(id.clone()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(audit_events::id.gt(after.clone()));
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.0.clone()).try_map(|r| {
+        let parse_json = |s: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
+            s.map(|s| serde_json::from_str(&s)).transpose().map_err(Into::into)
+        };
+        Ok(AuditEvent {
+            id: parse_id(&r.0)?,
+            model_id: r.1.as_deref().map(parse_id).transpose()?,
+            actor_key_id: r.2.as_deref().map(parse_id).transpose()?,
+            action: parse_enum(&r.3, AuditAction::parse)?,
+            entity_type: r.4,
+            entity_id: r.5,
+            before: parse_json(r.6)?,
+            after: parse_json(r.7)?,
+            request_id: r.8,
+            created_at: time::utc(r.9),
+        })
+    })
+}

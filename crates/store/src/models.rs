@@ -1,0 +1,228 @@
+//! Threat models: the root of every step's records, scoped to an organisation.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::{ModelId, OrgId};
+use palisade_domain::model::{Model, ModelFields};
+use palisade_domain::severity::Severity;
+
+use crate::db::{write_tx, DbConn};
+use crate::schema::models;
+use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = models, treat_none_as_null = true)]
+struct ModelRow {
+    id: String,
+    org_id: String,
+    name: String,
+    description: Option<String>,
+    risk_appetite: String,
+    tags: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ModelRow {
+    fn new(org: OrgId, model: &Model) -> Result<Self, StoreError> {
+        Ok(ModelRow {
+            id: model.id.to_string(),
+            org_id: org.to_string(),
+            name: model.fields.name.clone(),
+            description: model.fields.description.clone(),
+            risk_appetite: model.fields.risk_appetite.as_str().to_string(),
+            tags: serde_json::to_string(&model.fields.tags)?,
+            version: model.version,
+            created_at: model.created_at.naive_utc(),
+            updated_at: model.updated_at.naive_utc(),
+        })
+    }
+
+    fn into_model(self) -> Result<Model, StoreError> {
+        Ok(Model {
+            id: parse_id(&self.id)?,
+            fields: ModelFields {
+                name: self.name,
+                description: self.description,
+                risk_appetite: parse_enum(&self.risk_appetite, Severity::parse)?,
+                tags: serde_json::from_str(&self.tags)?,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+/// Refuses a write that names a version other than the current one.
+pub(crate) fn check_version(current: i64, expected: Option<i64>) -> Result<(), StoreError> {
+    match expected {
+        Some(v) if v != current => Err(StoreError::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}
+
+pub fn create(conn: &mut DbConn, actor: &Actor, fields: ModelFields) -> Result<Model, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let model = Model {
+        id: ModelId::generate(),
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = ModelRow::new(actor.org_id, &model)?;
+    write_tx(conn, |conn| {
+        diesel::insert_into(models::table).values(&row).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change {
+                model_id: Some(model.id),
+                action: AuditAction::Create,
+                entity_type: "model",
+                entity_id: model.id.to_string(),
+                before: None,
+                after: Some(serde_json::to_value(&model)?),
+            },
+        )
+    })?;
+    Ok(model)
+}
+
+/// A model of this organisation; another organisation's is `NotFound`.
+pub fn get(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<Model, StoreError> {
+    models::table
+        .filter(models::id.eq(id.to_string()))
+        .filter(models::org_id.eq(org.to_string()))
+        .select(ModelRow::as_select())
+        .first(conn)?
+        .into_model()
+}
+
+/// Fails with `NotFound` unless the model belongs to the organisation.
+pub fn ensure_visible(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<(), StoreError> {
+    let found: i64 = models::table
+        .filter(models::id.eq(id.to_string()))
+        .filter(models::org_id.eq(org.to_string()))
+        .count()
+        .get_result(conn)?;
+    if found == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ModelFilter {
+    pub risk_appetite: Option<Severity>,
+    pub name: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &ModelFilter,
+    page: &PageRequest,
+) -> Result<Page<Model>, StoreError> {
+    let mut query = models::table
+        .filter(models::org_id.eq(org.to_string()))
+        .select(ModelRow::as_select())
+        .order(models::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(r) = filter.risk_appetite {
+        query = query.filter(models::risk_appetite.eq(r.as_str()));
+    }
+    if let Some(name) = &filter.name {
+        query = query.filter(models::name.eq(name.clone()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(models::id.gt(after.clone()));
+    }
+    let rows: Vec<ModelRow> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ModelRow::into_model)
+}
+
+/// Applies `change` to the current fields. A change that alters nothing
+/// keeps the version and writes no audit record.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: ModelId,
+    expected_version: Option<i64>,
+    change: impl FnOnce(&Model) -> Result<ModelFields, StoreError>,
+) -> Result<Model, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let updated = Model {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            models::table
+                .filter(models::id.eq(id.to_string()))
+                .filter(models::version.eq(current.version)),
+        )
+        .set(ModelRow::new(actor.org_id, &updated)?)
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the model was changed concurrently; retry".into(),
+            ));
+        }
+        audit::record(
+            conn,
+            actor,
+            audit::Change {
+                model_id: Some(id),
+                action: AuditAction::Update,
+                entity_type: "model",
+                entity_id: id.to_string(),
+                before: Some(serde_json::to_value(&current)?),
+                after: Some(serde_json::to_value(&updated)?),
+            },
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Deletes the model and, by cascade, every record in it.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: ModelId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, id)?;
+        check_version(current.version, expected_version)?;
+        // Children before parents is not needed: the whole model goes in one
+        // statement, and the asset tree's self-reference is checked at its end.
+        diesel::delete(models::table.filter(models::id.eq(id.to_string()))).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change {
+                model_id: Some(id),
+                action: AuditAction::Delete,
+                entity_type: "model",
+                entity_id: id.to_string(),
+                before: Some(serde_json::to_value(&current)?),
+                after: None,
+            },
+        )
+    })
+}

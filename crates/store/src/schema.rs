@@ -1,0 +1,118 @@
+//! One hand-written schema for both backends: generating it per backend
+//! would give different types (e.g. `Integer` for SQLite keys).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        role -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    models (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        risk_appetite -> Text,
+        tags -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trust_zones (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        trust_rating -> Integer,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assets (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        owner -> Nullable<Text>,
+        classification -> Nullable<Text>,
+        cia_confidentiality -> Nullable<Text>,
+        cia_integrity -> Nullable<Text>,
+        cia_availability -> Nullable<Text>,
+        business_criticality -> Nullable<Integer>,
+        in_scope -> Bool,
+        parent_id -> Nullable<Text>,
+        trust_zone_id -> Nullable<Text>,
+        tags -> Text,
+        metadata -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        org_id -> Text,
+        model_id -> Nullable<Text>,
+        actor_key_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (org_id, key) {
+        org_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(models -> organizations (org_id));
+diesel::joinable!(assets -> models (model_id));
+diesel::joinable!(trust_zones -> models (model_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    api_keys,
+    models,
+    trust_zones,
+    assets,
+    audit_events,
+    idempotency_keys,
+);

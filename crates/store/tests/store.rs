@@ -1,0 +1,262 @@
+//! The same store tests on real PostgreSQL and real SQLite.
+
+use palisade_domain::asset::{AssetFields, Classification};
+use palisade_domain::audit::AuditAction;
+use palisade_domain::model::ModelFields;
+use palisade_domain::role::Role;
+use palisade_store::assets::AssetFilter;
+use palisade_store::audit::AuditFilter;
+use palisade_store::idempotency::{self, StoredResponse};
+use palisade_store::testing::TestDatabase;
+use palisade_store::{api_keys, assets, audit, models, orgs, Actor, Backend, PageRequest, Store, StoreError};
+
+/// Runs the body once per backend, each in a fresh database.
+macro_rules! both_backends {
+    ($name:ident, |$store:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            fn run($store: Store) $body
+            #[test]
+            fn postgres() {
+                let db = TestDatabase::new(Backend::Postgres);
+                run(db.store());
+            }
+            #[test]
+            fn sqlite() {
+                let db = TestDatabase::new(Backend::Sqlite);
+                run(db.store());
+            }
+        }
+    };
+}
+
+fn actor(store: &Store, org: &str) -> Actor {
+    let mut conn = store.conn().unwrap();
+    let org = orgs::get_or_create(&mut conn, org).unwrap();
+    Actor { org_id: org.id, key_id: None, request_id: Some("req-1".into()) }
+}
+
+fn model_fields(name: &str) -> ModelFields {
+    serde_json::from_value(serde_json::json!({ "name": name })).unwrap()
+}
+
+fn asset_fields(json: serde_json::Value) -> AssetFields {
+    serde_json::from_value(json).unwrap()
+}
+
+#[test]
+fn both_migration_trees_list_the_same_versions() {
+    let (pg, sqlite) = palisade_store::db::migration_versions();
+    assert!(!pg.is_empty());
+    assert_eq!(pg, sqlite);
+}
+
+both_backends!(migrating_twice_applies_nothing_the_second_time, |store| {
+    assert!(store.migrate().unwrap().is_empty());
+    assert!(store.pending_migrations().unwrap().is_empty());
+});
+
+both_backends!(an_organisation_is_created_once_by_name, |store| {
+    let mut conn = store.conn().unwrap();
+    let a = orgs::get_or_create(&mut conn, "acme").unwrap();
+    let b = orgs::get_or_create(&mut conn, "acme").unwrap();
+    let c = orgs::get_or_create(&mut conn, "globex").unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.id, c.id);
+});
+
+both_backends!(api_keys_authenticate_by_secret_only, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let (key, secret) = api_keys::create(&mut conn, &acme, "ci", Role::Editor).unwrap();
+    assert!(secret.starts_with(&key.prefix));
+    let (found, org) = api_keys::authenticate(&mut conn, &secret).unwrap().unwrap();
+    assert_eq!((found.id, found.role, org.id), (key.id, Role::Editor, acme.org_id));
+    assert!(api_keys::authenticate(&mut conn, "pal_wrong").unwrap().is_none());
+
+    // Deleting through another organisation finds nothing.
+    let globex = actor(&store, "globex");
+    assert!(matches!(api_keys::delete(&mut conn, &globex, key.id), Err(StoreError::NotFound)));
+    api_keys::delete(&mut conn, &acme, key.id).unwrap();
+    assert!(api_keys::authenticate(&mut conn, &secret).unwrap().is_none());
+});
+
+both_backends!(model_crud_with_versions_and_tenancy, |store| {
+    let acme = actor(&store, "acme");
+    let globex = actor(&store, "globex");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("Payments")).unwrap();
+    assert_eq!(model.version, 1);
+    assert_eq!(models::get(&mut conn, acme.org_id, model.id).unwrap(), model);
+    assert!(matches!(models::get(&mut conn, globex.org_id, model.id), Err(StoreError::NotFound)));
+
+    let renamed = models::update(&mut conn, &acme, model.id, Some(1), |m| {
+        Ok(ModelFields { name: "Payments v2".into(), ..m.fields.clone() })
+    })
+    .unwrap();
+    assert_eq!(renamed.version, 2);
+    assert_eq!(renamed.created_at, model.created_at);
+
+    // A stale version is refused and nothing changes.
+    let stale = models::update(&mut conn, &acme, model.id, Some(1), |m| {
+        Ok(ModelFields { name: "lost".into(), ..m.fields.clone() })
+    });
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { current: 2 })));
+    // A change that changes nothing keeps the version.
+    let same = models::update(&mut conn, &acme, model.id, None, |m| Ok(m.fields.clone())).unwrap();
+    assert_eq!(same.version, 2);
+
+    // Invalid fields are refused by the store itself.
+    let bad = models::update(&mut conn, &acme, model.id, None, |m| {
+        Ok(ModelFields { name: " ".into(), ..m.fields.clone() })
+    });
+    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+
+    assert!(matches!(models::delete(&mut conn, &globex, model.id, None), Err(StoreError::NotFound)));
+    models::delete(&mut conn, &acme, model.id, Some(2)).unwrap();
+    assert!(matches!(models::get(&mut conn, acme.org_id, model.id), Err(StoreError::NotFound)));
+});
+
+both_backends!(lists_page_through_every_record_once, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(models::create(&mut conn, &acme, model_fields(&format!("m{i}"))).unwrap().id);
+    }
+    let other = actor(&store, "globex");
+    models::create(&mut conn, &other, model_fields("theirs")).unwrap();
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest { after: None, limit: 3 };
+    loop {
+        let p = models::list(&mut conn, acme.org_id, &Default::default(), &page).unwrap();
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.iter().map(|m| m.id));
+        match p.next_after {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "every model once, in creation order, none of globex's");
+});
+
+both_backends!(assets_keep_every_field_and_filter, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let db = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({
+        "name": "Customer DB", "kind": "data", "description": "PII", "owner": "dba",
+        "classification": "restricted",
+        "cia": {"confidentiality": "high", "integrity": "high", "availability": "medium"},
+        "business_criticality": 5, "in_scope": true, "tags": ["pii", "gdpr"],
+        "metadata": {"cmdb": "CI-42", "nested": {"a": [1, 2]}}
+    }))).unwrap();
+    let read = assets::get(&mut conn, acme.org_id, model.id, db.id).unwrap();
+    assert_eq!(read, db, "what is written is read back unchanged");
+
+    assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "API", "kind": "service"}))).unwrap();
+    let filter = AssetFilter { classification: Some(None), ..Default::default() };
+    let unclassified = assets::list(&mut conn, acme.org_id, model.id, &filter, &PageRequest::default()).unwrap();
+    assert_eq!(unclassified.items.iter().map(|a| a.fields.name.as_str()).collect::<Vec<_>>(), ["API"]);
+    let filter = AssetFilter { classification: Some(Some(Classification::Restricted)), ..Default::default() };
+    let restricted = assets::list(&mut conn, acme.org_id, model.id, &filter, &PageRequest::default()).unwrap();
+    assert_eq!(restricted.items.len(), 1);
+
+    let globex = actor(&store, "globex");
+    assert!(matches!(assets::get(&mut conn, globex.org_id, model.id, db.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        assets::create(&mut conn, &globex, model.id, asset_fields(serde_json::json!({"name": "x", "kind": "data"}))),
+        Err(StoreError::NotFound)
+    ));
+});
+
+both_backends!(asset_containment_stays_a_tree, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let svc = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "svc", "kind": "service"}))).unwrap();
+    let data = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "data", "kind": "data", "parent_id": svc.id}))).unwrap();
+
+    let cycle = assets::update(&mut conn, &acme, model.id, svc.id, None, |a| {
+        Ok(AssetFields { parent_id: Some(data.id), ..a.fields.clone() })
+    });
+    match cycle {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "parent_id"),
+        other => panic!("expected a cycle to be refused, got {other:?}"),
+    }
+
+    // A parent from another model is refused too.
+    let other = models::create(&mut conn, &acme, model_fields("other")).unwrap();
+    let foreign = assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "f", "kind": "data"}))).unwrap();
+    let moved = assets::update(&mut conn, &acme, model.id, data.id, None, |a| {
+        Ok(AssetFields { parent_id: Some(foreign.id), ..a.fields.clone() })
+    });
+    assert!(matches!(moved, Err(StoreError::Invalid(_))));
+
+    // A container cannot be deleted while it holds assets; once emptied it can.
+    assert!(matches!(assets::delete(&mut conn, &acme, model.id, svc.id, None), Err(StoreError::Conflict(_))));
+    assets::delete(&mut conn, &acme, model.id, data.id, None).unwrap();
+    assets::delete(&mut conn, &acme, model.id, svc.id, None).unwrap();
+
+    // Deleting a model takes its whole asset tree with it.
+    let a = assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "a", "kind": "service"}))).unwrap();
+    assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "b", "kind": "data", "parent_id": a.id}))).unwrap();
+    models::delete(&mut conn, &acme, other.id, None).unwrap();
+    assert!(matches!(assets::all_in_model(&mut conn, acme.org_id, other.id), Err(StoreError::NotFound)));
+});
+
+both_backends!(unknown_trust_zone_is_refused, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let zone = uuid::Uuid::now_v7();
+    let r = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "a", "kind": "data", "trust_zone_id": zone})));
+    match r {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "trust_zone_id"),
+        other => panic!("expected the zone to be refused, got {other:?}"),
+    }
+    assert!(assets::all_in_model(&mut conn, acme.org_id, model.id).unwrap().is_empty(), "nothing half-written");
+});
+
+both_backends!(every_change_is_audited_with_before_and_after, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let asset = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "a", "kind": "data"}))).unwrap();
+    assets::update(&mut conn, &acme, model.id, asset.id, None, |a| {
+        Ok(AssetFields { owner: Some("me".into()), ..a.fields.clone() })
+    })
+    .unwrap();
+    assets::delete(&mut conn, &acme, model.id, asset.id, None).unwrap();
+
+    let filter = AuditFilter { model_id: Some(model.id), ..Default::default() };
+    let events = audit::list(&mut conn, acme.org_id, &filter, &PageRequest::default()).unwrap().items;
+    let summary: Vec<_> = events.iter().map(|e| (e.entity_type.as_str(), e.action)).collect();
+    assert_eq!(summary, [
+        ("model", AuditAction::Create),
+        ("asset", AuditAction::Create),
+        ("asset", AuditAction::Update),
+        ("asset", AuditAction::Delete),
+    ]);
+    let update = &events[2];
+    assert_eq!(update.before.as_ref().unwrap()["owner"], serde_json::Value::Null);
+    assert_eq!(update.after.as_ref().unwrap()["owner"], "me");
+    assert_eq!(update.request_id.as_deref(), Some("req-1"));
+
+    let globex = actor(&store, "globex");
+    assert!(audit::list(&mut conn, globex.org_id, &filter, &PageRequest::default()).unwrap().items.is_empty());
+});
+
+both_backends!(idempotency_keys_remember_the_first_response, |store| {
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    assert!(idempotency::get(&mut conn, acme.org_id, "k1").unwrap().is_none());
+    let first = StoredResponse { request_hash: "h1".into(), status: 201, location: Some("/x".into()), etag: Some("\"1\"".into()), body: "{}".into() };
+    idempotency::put(&mut conn, acme.org_id, "k1", &first).unwrap();
+    let second = StoredResponse { request_hash: "h2".into(), ..first.clone() };
+    idempotency::put(&mut conn, acme.org_id, "k1", &second).unwrap();
+    assert_eq!(idempotency::get(&mut conn, acme.org_id, "k1").unwrap(), Some(first));
+    let globex = actor(&store, "globex");
+    assert!(idempotency::get(&mut conn, globex.org_id, "k1").unwrap().is_none(), "keys are per organisation");
+});
