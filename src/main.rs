@@ -1,1 +1,271 @@
-fn main() {}
+//! `palisade`: the one binary. `serve` runs the API, `worker` consumes
+//! jobs, `migrate` updates the schema, `openapi` prints the contract,
+//! `keys create` makes an API key.
+
+mod config;
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use palisade_api::{ApiConfig, AppState, Dependency};
+use palisade_domain::role::Role;
+use palisade_store::{api_keys, orgs, Actor, Backend, Store};
+use tracing_subscriber::EnvFilter;
+
+use config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(name = "palisade", version, about = "Threat modeling in six steps, as an HTTP API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (embedded SQLite and in-process jobs unless configured otherwise).
+    Serve,
+    /// Consume jobs from RabbitMQ (needs AMQP_URL).
+    Worker,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; the organisation is created if needed. The key is
+    /// printed once, alone on the last line of standard output.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// What the key is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "must be owner, editor or viewer".to_string())
+}
+
+/// A failure the operator must see: one line, then a non-zero exit.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<palisade_store::StoreError> for Failure {
+    fn from(e: palisade_store::StoreError) -> Self {
+        Failure::Other(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Config::from_env().map_err(Failure::from).and_then(|config| {
+        init_tracing(&config)?;
+        match cli.command {
+            Command::Serve => serve(&config),
+            Command::Worker => worker(&config),
+            Command::Migrate => migrate(&config),
+            Command::Openapi => {
+                print!("{}", palisade_api::openapi::document());
+                Ok(())
+            }
+            Command::Keys { command: KeysCommand::Create { org, role, name } } => {
+                create_key(&config, &org, role, &name)
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("palisade: {e}");
+            match e {
+                Failure::Config(_) => ExitCode::from(2),
+                Failure::Other(_) => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// Logs go to standard error, so standard output stays for results
+/// (`keys create`, `openapi`).
+fn init_tracing(config: &Config) -> Result<(), Failure> {
+    let filter = EnvFilter::try_new(&config.log_filter).map_err(|e| config::ConfigError {
+        var: "PALISADE_LOG",
+        value: config.log_filter.clone(),
+        reason: e.to_string(),
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let result = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+    };
+    result.map_err(|e| Failure::Other(format!("cannot start logging: {e}")))
+}
+
+fn describe_database(config: &Config) -> String {
+    match Backend::from_url(&config.database_url) {
+        Backend::Sqlite => format!("sqlite {}", config.database_url),
+        Backend::Postgres => "postgres".to_string(),
+    }
+}
+
+/// Opens the store. SQLite (the embedded default) is migrated on the spot;
+/// PostgreSQL must be migrated by `palisade migrate`, so that several API
+/// processes never race to change the schema.
+fn open_store(config: &Config, auto_migrate_sqlite: bool) -> Result<Store, Failure> {
+    let store = Store::open(&config.database_url, config.db_pool_size).map_err(|e| {
+        Failure::Other(format!("cannot open the database ({}): {e}", describe_database(config)))
+    })?;
+    if store.backend() == Backend::Sqlite && auto_migrate_sqlite {
+        store.migrate()?;
+    } else {
+        let pending = store.pending_migrations()?;
+        if !pending.is_empty() {
+            return Err(Failure::Other(format!(
+                "the database schema is behind ({} migration(s) pending): run `palisade migrate`",
+                pending.len()
+            )));
+        }
+    }
+    Ok(store)
+}
+
+struct Broker {
+    url: String,
+}
+
+impl Dependency for Broker {
+    fn name(&self) -> &'static str {
+        "broker"
+    }
+
+    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(palisade_worker::ping(&self.url))
+    }
+}
+
+fn serve(config: &Config) -> Result<(), Failure> {
+    let store = open_store(config, true)?;
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", config.bind)))?;
+    let mut dependencies: Vec<Arc<dyn Dependency>> = Vec::new();
+    if let Some(url) = &config.amqp_url {
+        dependencies.push(Arc::new(Broker { url: url.clone() }));
+    }
+    let state = AppState::new(
+        store,
+        ApiConfig { max_body_bytes: config.max_body_bytes },
+        dependencies,
+    );
+    let jobs = match &config.amqp_url {
+        Some(url) => format!("rabbitmq {}", palisade_worker::redact(url)),
+        None => "in-process".to_string(),
+    };
+    tracing::info!(
+        database = %describe_database(config),
+        %jobs,
+        "palisade listening on http://{}",
+        listener.local_addr().map_or(config.bind, |a| a)
+    );
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    actix_web::rt::System::new()
+        .block_on(palisade_api::serve(state, listener, workers))
+        .map_err(|e| Failure::Other(format!("the server stopped: {e}")))
+}
+
+fn worker(config: &Config) -> Result<(), Failure> {
+    let Some(amqp_url) = config.amqp_url.clone() else {
+        return Err(config::ConfigError {
+            var: "AMQP_URL",
+            value: String::new(),
+            reason: "`palisade worker` consumes jobs from RabbitMQ: set AMQP_URL (amqp://…)".into(),
+        }
+        .into());
+    };
+    let worker_config = palisade_worker::WorkerConfig {
+        amqp_url,
+        queue_prefix: config.queue_prefix.clone(),
+        prefetch: config.worker_prefetch,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(format!("cannot start the runtime: {e}")))?;
+    runtime
+        .block_on(palisade_worker::run(&worker_config, shutdown_signal()))
+        .map_err(|e| Failure::Other(e.to_string()))
+}
+
+/// SIGTERM (orchestrators) or SIGINT (a terminal).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn migrate(config: &Config) -> Result<(), Failure> {
+    let store = Store::open(&config.database_url, 1).map_err(|e| {
+        Failure::Other(format!("cannot open the database ({}): {e}", describe_database(config)))
+    })?;
+    let applied = store.migrate()?;
+    if applied.is_empty() {
+        eprintln!("the database schema is up to date");
+    } else {
+        eprintln!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+    }
+    Ok(())
+}
+
+fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), Failure> {
+    let mut errors = palisade_domain::ValidationErrors::new();
+    errors.check_name("--org", org);
+    errors.check_name("--name", name);
+    errors.finish().map_err(|e| Failure::Other(e.to_string()))?;
+    let store = open_store(config, true)?;
+    let mut conn = store.conn()?;
+    let organization = orgs::get_or_create(&mut conn, org)?;
+    let actor = Actor { org_id: organization.id, key_id: None, request_id: None };
+    let (key, secret) = api_keys::create(&mut conn, &actor, name, role)?;
+    eprintln!(
+        "created {} key {:?} ({}) for organisation {:?} ({}); it is shown once, below",
+        role, key.name, key.id, organization.name, organization.id
+    );
+    println!("{secret}");
+    Ok(())
+}

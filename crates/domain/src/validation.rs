@@ -25,7 +25,7 @@ pub struct FieldError {
 /// Every problem found in one input; a request is rejected with all of them
 /// at once rather than one per round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
-#[error("invalid input: {}", self.summary())]
+#[error("{}", self.summary())]
 pub struct ValidationErrors(pub Vec<FieldError>);
 
 impl ValidationErrors {

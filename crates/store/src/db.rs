@@ -132,11 +132,8 @@ impl Store {
         Ok(self.pool.get()?)
     }
 
-    /// True when the database answers a trivial query.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
+        ping(&mut *self.conn()?)
     }
 
     /// Applies pending migrations; returns the versions applied.
@@ -156,6 +153,12 @@ impl Store {
             .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
+}
+
+/// The database answers a trivial query.
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
 }
 
 fn migrations_for(conn: &DbConn) -> EmbeddedMigrations {

@@ -1,4 +1,5 @@
 //! The same store tests on real PostgreSQL and real SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use palisade_domain::asset::{AssetFields, Classification};
 use palisade_domain::audit::AuditAction;
@@ -249,14 +250,19 @@ both_backends!(every_change_is_audited_with_before_and_after, |store| {
 });
 
 both_backends!(idempotency_keys_remember_the_first_response, |store| {
+    use idempotency::Reservation;
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
-    assert!(idempotency::get(&mut conn, acme.org_id, "k1").unwrap().is_none());
-    let first = StoredResponse { request_hash: "h1".into(), status: 201, location: Some("/x".into()), etag: Some("\"1\"".into()), body: "{}".into() };
-    idempotency::put(&mut conn, acme.org_id, "k1", &first).unwrap();
-    let second = StoredResponse { request_hash: "h2".into(), ..first.clone() };
-    idempotency::put(&mut conn, acme.org_id, "k1", &second).unwrap();
-    assert_eq!(idempotency::get(&mut conn, acme.org_id, "k1").unwrap(), Some(first));
+    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::Reserved);
+    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::InProgress);
+    let first = StoredResponse { status: 201, location: Some("/x".into()), etag: Some("\"1\"".into()), body: "{}".into() };
+    idempotency::complete(&mut conn, acme.org_id, "k1", &first).unwrap();
+    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::Replay(first));
+    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h2").unwrap(), Reservation::Mismatch);
+
     let globex = actor(&store, "globex");
-    assert!(idempotency::get(&mut conn, globex.org_id, "k1").unwrap().is_none(), "keys are per organisation");
+    assert_eq!(idempotency::reserve(&mut conn, globex.org_id, "k1", "h2").unwrap(), Reservation::Reserved, "keys are per organisation");
+    idempotency::release(&mut conn, globex.org_id, "k1").unwrap();
+    assert_eq!(idempotency::reserve(&mut conn, globex.org_id, "k1", "h3").unwrap(), Reservation::Reserved, "a released key is free again");
+    assert_eq!(idempotency::purge_expired(&mut conn).unwrap(), 0);
 });

@@ -1,1 +1,230 @@
+//! Palisade's job worker: consumes jobs from RabbitMQ.
+//!
+//! This crate holds the transport: connecting, declaring the topology,
+//! consuming with a bounded prefetch and stopping cleanly on a signal.
+//! Job kinds are dispatched in `handle`; a message that is not a job this
+//! worker knows is dead-lettered at once rather than retried forever.
 
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot reach the broker at {url}: {source}")]
+    Connect { url: String, source: lapin::Error },
+    #[error("broker error: {0}")]
+    Broker(#[from] lapin::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub amqp_url: String,
+    /// Names every exchange and queue, so that several deployments (or
+    /// test runs) can share one broker.
+    pub queue_prefix: String,
+    /// How many unacknowledged jobs one worker holds at once.
+    pub prefetch: u16,
+}
+
+/// The names of the exchanges and queues the worker uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    /// Direct exchange jobs are published to.
+    pub exchange: String,
+    /// Durable queue the workers consume.
+    pub queue: String,
+    /// Exchange a rejected job goes to.
+    pub dead_letter_exchange: String,
+    /// Where rejected jobs wait for an operator.
+    pub dead_letter_queue: String,
+}
+
+impl Topology {
+    pub fn new(prefix: &str) -> Self {
+        Topology {
+            exchange: format!("{prefix}.jobs"),
+            queue: format!("{prefix}.jobs"),
+            dead_letter_exchange: format!("{prefix}.jobs.dlx"),
+            dead_letter_queue: format!("{prefix}.jobs.dead"),
+        }
+    }
+
+    /// The routing key of the job queue.
+    pub fn routing_key(&self) -> &str {
+        "job"
+    }
+
+    /// Declares everything durable; safe to run from every worker at start.
+    pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .exchange_declare(&self.exchange, ExchangeKind::Direct, durable, FieldTable::default())
+            .await?;
+        channel
+            .exchange_declare(&self.dead_letter_exchange, ExchangeKind::Fanout, durable, FieldTable::default())
+            .await?;
+        let queue_options = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .queue_declare(&self.dead_letter_queue, queue_options, FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                &self.dead_letter_queue,
+                &self.dead_letter_exchange,
+                "",
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.dead_letter_exchange.clone().into()),
+        );
+        channel.queue_declare(&self.queue, queue_options, args).await?;
+        channel
+            .queue_bind(
+                &self.queue,
+                &self.exchange,
+                self.routing_key(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+pub async fn connect(url: &str) -> Result<Connection, WorkerError> {
+    Connection::connect(url, ConnectionProperties::default())
+        .await
+        .map_err(|source| WorkerError::Connect {
+            url: redact(url),
+            source,
+        })
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens and closes a connection: the broker is reachable.
+pub async fn ping(url: &str) -> Result<(), String> {
+    let conn = connect(url).await.map_err(|e| e.to_string())?;
+    conn.close(200, "readiness check").await.map_err(|e| e.to_string())
+}
+
+/// What every job message carries.
+#[derive(Debug, Deserialize)]
+pub struct JobMessage {
+    pub job_id: String,
+    pub kind: String,
+}
+
+/// Runs one job; an error dead-letters it. No job kind exists yet (risk
+/// recomputation arrives with step 4), so every message is refused by name.
+fn handle(body: &[u8]) -> Result<(), String> {
+    let job: JobMessage =
+        serde_json::from_slice(body).map_err(|e| format!("not a job message: {e}"))?;
+    Err(format!("unknown job kind {:?} (job {})", job.kind, job.job_id))
+}
+
+/// Consumes jobs until `shutdown` resolves, then stops taking jobs, lets
+/// the one in hand finish, and closes the connection. Jobs not yet
+/// acknowledged go back to the queue for another worker.
+pub async fn run(config: &WorkerConfig, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+    let topology = Topology::new(&config.queue_prefix);
+    let connection = connect(&config.amqp_url).await?;
+    let channel = connection.create_channel().await?;
+    topology.declare(&channel).await?;
+    channel
+        .basic_qos(config.prefetch, BasicQosOptions::default())
+        .await?;
+    let consumer_tag = format!("palisade-worker-{}", std::process::id());
+    let mut consumer = channel
+        .basic_consume(
+            &topology.queue,
+            &consumer_tag,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    tracing::info!(
+        queue = %topology.queue,
+        prefetch = config.prefetch,
+        broker = %redact(&config.amqp_url),
+        "worker consuming"
+    );
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => {
+                tracing::info!("shutdown requested: no longer taking jobs");
+                break;
+            }
+            next = consumer.next() => {
+                let Some(delivery) = next else {
+                    tracing::warn!("the broker closed the consumer");
+                    break;
+                };
+                let delivery = delivery?;
+                match handle(&delivery.data) {
+                    Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await?,
+                    Err(reason) => {
+                        tracing::warn!(%reason, "job dead-lettered");
+                        delivery.acker.nack(BasicNackOptions { requeue: false, ..Default::default() }).await?;
+                    }
+                }
+            }
+        }
+    }
+    // Closing the channel hands unacknowledged deliveries back to the broker.
+    let _ = channel
+        .basic_cancel(&consumer_tag, BasicCancelOptions::default())
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), channel.close(200, "worker stopping")).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), connection.close(200, "worker stopping")).await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("amqp://guest:secret@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(redact("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
+    }
+
+    #[test]
+    fn names_follow_the_prefix() {
+        let t = Topology::new("acme");
+        assert_eq!((t.exchange.as_str(), t.dead_letter_queue.as_str()), ("acme.jobs", "acme.jobs.dead"));
+    }
+}

@@ -1,0 +1,219 @@
+//! Shared response shapes: ETags, `201 Created` with its idempotent replay,
+//! and cursor pages.
+
+use std::future::Future;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use palisade_domain::asset::Asset;
+use palisade_domain::model::Model;
+use palisade_store::idempotency::{self, Reservation, StoredResponse};
+use palisade_store::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use palisade_store::{Page, PageRequest};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::IdempotencyKey;
+use crate::state::AppState;
+
+/// Records that carry a version, sent as their ETag.
+pub trait Versioned {
+    fn version(&self) -> i64;
+}
+
+impl Versioned for Model {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for Asset {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `200 OK` with the record and its ETag.
+pub fn versioned<T: Serialize + Versioned>(record: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(record.version())))
+        .json(record)
+}
+
+/// A created record, serialized once so that a replay answers byte for byte
+/// what the first request got.
+pub struct Created {
+    stored: StoredResponse,
+}
+
+impl Created {
+    pub fn new<T: Serialize>(location: String, etag: Option<String>, record: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_string(record).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Created {
+            stored: StoredResponse {
+                status: 201,
+                location: Some(location),
+                etag,
+                body,
+            },
+        })
+    }
+
+    pub fn versioned<T: Serialize + Versioned>(location: String, record: &T) -> Result<Self, ApiError> {
+        Self::new(location, Some(etag(record.version())), record)
+    }
+}
+
+fn respond(stored: &StoredResponse, replayed: bool) -> HttpResponse {
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED));
+    response.content_type("application/json");
+    if let Some(location) = &stored.location {
+        response.insert_header((header::LOCATION, location.clone()));
+    }
+    if let Some(etag) = &stored.etag {
+        response.insert_header((header::ETAG, etag.clone()));
+    }
+    if replayed {
+        response.insert_header(("idempotent-replayed", "true"));
+    }
+    response.body(stored.body.clone())
+}
+
+/// Runs a create once per `Idempotency-Key`: a retry with the same key and
+/// request gets the first response; the same key with another request, 422;
+/// a retry while the first is still running, 409.
+pub async fn create_once<F, Fut>(
+    state: &AppState,
+    auth: &Auth,
+    key: IdempotencyKey,
+    req: &HttpRequest,
+    raw_body: &Bytes,
+    create: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Created, ApiError>>,
+{
+    let Some(key) = key.0 else {
+        return create().await.map(|c| respond(&c.stored, false));
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b" ");
+    hasher.update(req.path());
+    hasher.update(b"\n");
+    hasher.update(raw_body);
+    let hash = hex::encode(hasher.finalize());
+
+    let org = auth.org.id;
+    let k = key.clone();
+    match state.db(move |c| idempotency::reserve(c, org, &k, &hash)).await? {
+        Reservation::Replay(stored) => return Ok(respond(&stored, true)),
+        Reservation::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+        Reservation::InProgress => {
+            return Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+            ))
+        }
+        Reservation::Reserved => {}
+    }
+    match create().await {
+        Ok(created) => {
+            let stored = created.stored.clone();
+            let k = key.clone();
+            if let Err(e) = state.db(move |c| idempotency::complete(c, org, &k, &stored)).await {
+                tracing::warn!(error = %e, "could not remember the idempotent response");
+            }
+            Ok(respond(&created.stored, false))
+        }
+        Err(err) => {
+            if let Err(e) = state.db(move |c| idempotency::release(c, org, &key)).await {
+                tracing::warn!(error = %e, "could not release the idempotency key");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// `limit` and `cursor` from a query string, checked.
+pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be 1 to {MAX_LIMIT} (got {limit})")));
+    }
+    let after = cursor
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API returned"))
+        })
+        .transpose()?;
+    Ok(PageRequest { after, limit })
+}
+
+pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
+    page.next_after.as_ref().map(|a| URL_SAFE_NO_PAD.encode(a))
+}
+
+/// A page of `$item`s: `{items, next_cursor}`; `next_cursor` is `null` on the last page.
+macro_rules! list_type {
+    ($name:ident, $item:ty) => {
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` for the next page; `null` when this is the last.
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<palisade_store::Page<$item>> for $name {
+            fn from(page: palisade_store::Page<$item>) -> Self {
+                let next_cursor = $crate::respond::next_cursor(&page);
+                $name {
+                    items: page.items,
+                    next_cursor,
+                }
+            }
+        }
+    };
+}
+pub(crate) use list_type;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_named() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let page = Page { items: vec![1], next_after: Some(id.clone()) };
+        let cursor = next_cursor(&page).unwrap();
+        assert_eq!(page_request(Some(10), Some(&cursor)).unwrap().after, Some(id));
+        for bad in ["%%%", "bm90LWEtdXVpZA"] {
+            match page_request(None, Some(bad)) {
+                Err(ApiError::Validation(e)) => assert_eq!(e.0[0].field, "cursor"),
+                _ => panic!("{bad} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn limits_outside_one_to_five_hundred_are_refused() {
+        assert_eq!(page_request(None, None).unwrap().limit, 50);
+        assert_eq!(page_request(Some(500), None).unwrap().limit, 500);
+        assert!(page_request(Some(0), None).is_err());
+        assert!(page_request(Some(501), None).is_err());
+    }
+}

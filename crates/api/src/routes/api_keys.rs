@@ -1,0 +1,140 @@
+//! The caller's identity and the organisation's API keys (owner only).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use palisade_domain::ids::ApiKeyId;
+use palisade_domain::org::{ApiKey, Organization};
+use palisade_domain::role::Role;
+use palisade_domain::ValidationErrors;
+use palisade_store::api_keys;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{IdempotencyKey, JsonBody, StrictQuery};
+use crate::respond::{create_once, list_type, page_request, Created};
+use crate::state::AppState;
+
+use super::{path_id, resource};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/v1/me").route(web::get().to(me)))
+        .service(
+            resource("/api/v1/api-keys")
+                .route(web::post().to(create_api_key))
+                .route(web::get().to(list_api_keys)),
+        )
+        .service(resource("/api/v1/api-keys/{key_id}").route(web::delete().to(delete_api_key)));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub organization: Organization,
+    pub role: Role,
+    pub key: ApiKey,
+}
+
+/// The organisation and role of the key making the request.
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "getMe", tag = "organisation",
+    responses((status = 200, description = "The caller's organisation and role", body = Me)),
+    security(("api_key" = [])))]
+pub async fn me(auth: Auth) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        role: auth.key.role,
+        organization: auth.org,
+        key: auth.key,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What the key is for (`ci`, `jira-sync`).
+    pub name: String,
+    pub role: Role,
+}
+
+/// A new key: `secret` is shown in this response only.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The bearer token. Store it now: it cannot be shown again.
+    pub secret: String,
+}
+
+/// Create an API key for the caller's organisation (owner only).
+#[utoipa::path(post, path = "/api/v1/api-keys", operation_id = "createApiKey", tag = "organisation",
+    request_body = NewApiKey,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
+    responses((status = 201, description = "The key, with its secret shown once", body = CreatedApiKey,
+        headers(("Location" = String, description = "The key's URL")))),
+    security(("api_key" = [])))]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    idempotency_key: IdempotencyKey,
+    req: HttpRequest,
+    body: JsonBody<NewApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_owner()?;
+    let NewApiKey { name, role } = body.value;
+    let mut errors = ValidationErrors::new();
+    errors.check_name("name", &name);
+    errors.finish()?;
+    let actor = auth.actor();
+    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
+        let (key, secret) = state
+            .db(move |c| api_keys::create(c, &actor, &name, role))
+            .await?;
+        let location = format!("/api/v1/api-keys/{}", key.id);
+        Created::new(location, None, &CreatedApiKey { key, secret })
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+list_type!(ApiKeyList, ApiKey);
+
+/// List the organisation's API keys (owner only); secrets are never listed.
+#[utoipa::path(get, path = "/api/v1/api-keys", operation_id = "listApiKeys", tag = "organisation",
+    params(ListParams),
+    responses((status = 200, description = "A page of keys", body = ApiKeyList)),
+    security(("api_key" = [])))]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: StrictQuery<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_owner()?;
+    let page = page_request(query.0.limit, query.0.cursor.as_deref())?;
+    let org = auth.org.id;
+    let keys = state.db(move |c| api_keys::list(c, org, &page)).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyList::from(keys)))
+}
+
+/// Revoke an API key (owner only); it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{key_id}", operation_id = "deleteApiKey", tag = "organisation",
+    params(("key_id" = uuid::Uuid, Path, description = "The key's id")),
+    responses((status = 204, description = "The key is revoked")),
+    security(("api_key" = [])))]
+pub async fn delete_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_owner()?;
+    let id: ApiKeyId = path_id(&key_id)?;
+    let actor = auth.actor();
+    state.db(move |c| api_keys::delete(c, &actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,36 @@
+//! Handlers, one module per concept; each is thin: parse, authorize, call
+//! the domain and the store, shape the response.
+
+use std::str::FromStr;
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
+
+pub mod api_keys;
+pub mod assets;
+pub mod audit;
+pub mod models;
+pub mod ops;
+pub mod progress;
+
+/// A path id; one that is not a UUID cannot exist, so it is a 404.
+pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// A resource whose unsupported methods answer 405 as problem+json.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    ops::configure(cfg);
+    api_keys::configure(cfg);
+    audit::configure(cfg);
+    models::configure(cfg);
+    assets::configure(cfg);
+    progress::configure(cfg);
+}

@@ -1,0 +1,63 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::web;
+use palisade_store::{DbConn, Store, StoreError};
+
+use crate::error::ApiError;
+use crate::observe::Metrics;
+
+/// Something the API depends on besides the database (the broker in
+/// production), checked by `/readyz`.
+pub trait Dependency: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn check(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub config: ApiConfig,
+    pub metrics: Metrics,
+    pub dependencies: Vec<Arc<dyn Dependency>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig, dependencies: Vec<Arc<dyn Dependency>>) -> Self {
+        AppState {
+            store,
+            config,
+            metrics: Metrics::new(),
+            dependencies,
+        }
+    }
+
+    /// Runs blocking database work off the async threads.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        web::block(move || {
+            let mut conn = store.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(ApiError::from)
+    }
+}

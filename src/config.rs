@@ -1,0 +1,149 @@
+//! Configuration from the environment, checked once at start. A bad value
+//! stops the process with one line naming the variable, not a panic trace.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub amqp_url: Option<String>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub db_pool_size: u32,
+    pub worker_prefetch: u16,
+    pub queue_prefix: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "palisade.db";
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let bind_text = get("PALISADE_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind = bind_text.parse().map_err(|_| ConfigError {
+            var: "PALISADE_BIND",
+            value: bind_text.clone(),
+            reason: "not an address and port such as 127.0.0.1:8080".into(),
+        })?;
+        let amqp_url = get("AMQP_URL");
+        if let Some(url) = &amqp_url {
+            if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+                return Err(ConfigError {
+                    var: "AMQP_URL",
+                    value: url.clone(),
+                    reason: "must start with amqp:// or amqps://".into(),
+                });
+            }
+        }
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE.into());
+        if database_url.contains("://")
+            && !["postgres://", "postgresql://", "sqlite://"].iter().any(|p| database_url.starts_with(p))
+        {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                value: database_url,
+                reason: "must be postgres://…, sqlite://PATH or a SQLite file path".into(),
+            });
+        }
+        let log_format = match get("PALISADE_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "PALISADE_LOG_FORMAT",
+                    value: other.into(),
+                    reason: "must be text or json".into(),
+                })
+            }
+        };
+        Ok(Config {
+            bind,
+            database_url,
+            amqp_url,
+            log_filter: get("PALISADE_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            max_body_bytes: number(&get, "PALISADE_MAX_BODY", 4 * 1024 * 1024, 1024, 1 << 30)?,
+            db_pool_size: number(&get, "PALISADE_DB_POOL_SIZE", 10, 1, 1000)?,
+            worker_prefetch: number(&get, "PALISADE_WORKER_PREFETCH", 16, 1, 10_000)?,
+            queue_prefix: get("PALISADE_QUEUE_PREFIX").unwrap_or_else(|| "palisade".into()),
+        })
+    }
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(var) else { return Ok(default) };
+    match text.parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(ConfigError {
+            var,
+            value: text,
+            reason: format!("must be a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.database_url, DEFAULT_DATABASE);
+        assert_eq!(c.amqp_url, None);
+        assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("PALISADE_BIND", "localhost"),
+            ("AMQP_URL", "http://x"),
+            ("DATABASE_URL", "mysql://x"),
+            ("PALISADE_LOG_FORMAT", "xml"),
+            ("PALISADE_MAX_BODY", "lots"),
+            ("PALISADE_WORKER_PREFETCH", "0"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+}
