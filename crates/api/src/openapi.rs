@@ -37,7 +37,11 @@ use crate::routes;
         routes::assets::delete_asset,
         routes::assets::get_scope,
     ),
-    components(schemas(crate::error::Problem, palisade_domain::FieldError)),
+    components(schemas(
+        crate::error::Problem,
+        palisade_domain::FieldError,
+        routes::assets::ClassificationFilter,
+    )),
     modifiers(&Conventions),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),

@@ -1,0 +1,73 @@
+//! The committed OpenAPI document is the contract SDKs are generated from:
+//! it must match the code, and every operation must be generator-friendly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi/openapi.json")
+}
+
+#[test]
+fn committed_document_matches_the_code() {
+    let generated = palisade_api::openapi::document();
+    let path = committed_path();
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date with the code: regenerate it with \
+         `cargo run -q -- openapi > openapi/openapi.json` (or UPDATE_OPENAPI=1 cargo test -p palisade-api --test openapi) and commit it"
+    );
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.push((path.clone(), method.clone(), op));
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_operation_has_a_unique_id_and_described_responses() {
+    let doc: Value = serde_json::from_str(&palisade_api::openapi::document()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut ids = HashSet::new();
+    for (path, method, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+        let responses = op["responses"].as_object().unwrap();
+        assert!(!responses.is_empty(), "{id} has no responses");
+        for (status, response) in responses {
+            let description = response["description"].as_str().unwrap_or("");
+            assert!(!description.is_empty(), "{id} {status} has no description");
+        }
+        if path.starts_with("/api/") {
+            assert!(op.get("security").is_some(), "{id} does not declare its security");
+            assert!(responses.contains_key("401"), "{id} does not document 401");
+        }
+    }
+}
+
+#[test]
+fn every_referenced_schema_exists_and_enums_list_their_values() {
+    let text = palisade_api::openapi::document();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "schema {name} is referenced but not defined");
+    }
+    for name in ["Severity", "AssetKind", "Classification", "CiaLevel", "Role", "StepStatus", "AuditAction"] {
+        let values = schemas[name]["enum"].as_array().unwrap_or_else(|| panic!("{name} lists no values"));
+        assert!(!values.is_empty());
+    }
+}
