@@ -94,7 +94,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("palisade: {e}");
+            // Drivers (libpq) put newlines in their messages; keep it one line.
+            let message = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("palisade: {message}");
             match e {
                 Failure::Config(_) => ExitCode::from(2),
                 Failure::Other(_) => ExitCode::FAILURE,

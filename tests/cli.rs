@@ -1,0 +1,99 @@
+//! End-to-end: the command line an operator types.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{output_text, BIN};
+use palisade_store::testing::TestDatabase;
+use palisade_store::Backend;
+
+fn palisade(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn keys_create_prints_the_key_alone_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    // No configuration at all: the embedded default, ./palisade.db.
+    let out = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "owner"], &[]);
+    let (stdout, stderr) = output_text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "only the key on stdout: {stdout:?}");
+    let key = stdout.trim();
+    assert!(key.starts_with("pal_") && key.len() > 40);
+    assert!(stderr.contains("acme"));
+    assert!(dir.path().join("palisade.db").exists(), "the embedded database is created where palisade runs");
+
+    let again = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "viewer"], &[]);
+    assert_ne!(output_text(&again).0.trim(), key, "every key is new");
+
+    let bad_role = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "admin"], &[]);
+    assert!(!bad_role.status.success());
+    assert!(output_text(&bad_role).0.is_empty());
+    let blank_org = palisade(dir.path(), &["keys", "create", "--org", " ", "--role", "owner"], &[]);
+    assert!(!blank_org.status.success());
+}
+
+#[test]
+fn invalid_configuration_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("PALISADE_BIND", "not-an-address"),
+        ("PALISADE_MAX_BODY", "-5"),
+        ("PALISADE_LOG", "info,=[["),
+        ("DATABASE_URL", "mysql://localhost/x"),
+    ] {
+        let out = palisade(dir.path(), &["serve"], &[(var, value)]);
+        let (_, stderr) = output_text(&out);
+        assert_eq!(out.status.code(), Some(2), "{var}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(var), "names {var}: {stderr}");
+    }
+    let worker = palisade(dir.path(), &["worker"], &[]);
+    assert_eq!(worker.status.code(), Some(2));
+    assert!(output_text(&worker).1.contains("AMQP_URL"));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port().to_string();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/nothing");
+    let out = palisade(dir.path(), &["serve"], &[("DATABASE_URL", url.as_str())]);
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn production_serve_refuses_an_unmigrated_database_until_migrate() {
+    let db = TestDatabase::new(Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url()), ("PALISADE_BIND", "127.0.0.1:1")];
+    let out = palisade(dir.path(), &["serve"], &env);
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("palisade migrate"), "{stderr}");
+
+    let migrated = palisade(dir.path(), &["migrate"], &env);
+    assert!(migrated.status.success(), "{}", output_text(&migrated).1);
+    assert!(output_text(&migrated).1.contains("applied"));
+    let again = palisade(dir.path(), &["migrate"], &env);
+    assert!(output_text(&again).1.contains("up to date"));
+}
+
+#[test]
+fn openapi_prints_the_committed_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = palisade(dir.path(), &["openapi"], &[]);
+    assert!(out.status.success());
+    assert_eq!(output_text(&out).0, include_str!("../openapi/openapi.json"));
+}
