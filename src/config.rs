@@ -40,7 +40,11 @@ impl Config {
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let bind_text = get("PALISADE_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
         let bind = bind_text.parse().map_err(|_| ConfigError {
             var: "PALISADE_BIND",
@@ -59,7 +63,9 @@ impl Config {
         }
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE.into());
         if database_url.contains("://")
-            && !["postgres://", "postgresql://", "sqlite://"].iter().any(|p| database_url.starts_with(p))
+            && !["postgres://", "postgresql://", "sqlite://"]
+                .iter()
+                .any(|p| database_url.starts_with(p))
         {
             return Err(ConfigError {
                 var: "DATABASE_URL",
@@ -102,7 +108,9 @@ fn number<T>(
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let Some(text) = get(var) else { return Ok(default) };
+    let Some(text) = get(var) else {
+        return Ok(default);
+    };
     match text.parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
         _ => Err(ConfigError {
@@ -118,7 +126,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

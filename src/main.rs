@@ -17,7 +17,11 @@ use tracing_subscriber::EnvFilter;
 use config::{Config, LogFormat};
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Threat modeling in six steps, as an HTTP API")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Threat modeling in six steps, as an HTTP API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,26 +80,32 @@ impl From<palisade_store::StoreError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = Config::from_env().map_err(Failure::from).and_then(|config| {
-        init_tracing(&config)?;
-        match cli.command {
-            Command::Serve => serve(&config),
-            Command::Worker => worker(&config),
-            Command::Migrate => migrate(&config),
-            Command::Openapi => {
-                print!("{}", palisade_api::openapi::document());
-                Ok(())
+    let result = Config::from_env()
+        .map_err(Failure::from)
+        .and_then(|config| {
+            init_tracing(&config)?;
+            match cli.command {
+                Command::Serve => serve(&config),
+                Command::Worker => worker(&config),
+                Command::Migrate => migrate(&config),
+                Command::Openapi => {
+                    print!("{}", palisade_api::openapi::document());
+                    Ok(())
+                }
+                Command::Keys {
+                    command: KeysCommand::Create { org, role, name },
+                } => create_key(&config, &org, role, &name),
             }
-            Command::Keys { command: KeysCommand::Create { org, role, name } } => {
-                create_key(&config, &org, role, &name)
-            }
-        }
-    });
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Drivers (libpq) put newlines in their messages; keep it one line.
-            let message = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+            let message = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             eprintln!("palisade: {message}");
             match e {
                 Failure::Config(_) => ExitCode::from(2),
@@ -119,7 +129,11 @@ fn init_tracing(config: &Config) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = match config.log_format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
     };
     result.map_err(|e| Failure::Other(format!("cannot start logging: {e}")))
 }
@@ -136,7 +150,10 @@ fn describe_database(config: &Config) -> String {
 /// processes never race to change the schema.
 fn open_store(config: &Config, auto_migrate_sqlite: bool) -> Result<Store, Failure> {
     let store = Store::open(&config.database_url, config.db_pool_size).map_err(|e| {
-        Failure::Other(format!("cannot open the database ({}): {e}", describe_database(config)))
+        Failure::Other(format!(
+            "cannot open the database ({}): {e}",
+            describe_database(config)
+        ))
     })?;
     if store.backend() == Backend::Sqlite && auto_migrate_sqlite {
         store.migrate()?;
@@ -161,7 +178,9 @@ impl Dependency for Broker {
         "broker"
     }
 
-    fn check(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+    fn check(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
         Box::pin(palisade_worker::ping(&self.url))
     }
 }
@@ -176,7 +195,9 @@ fn serve(config: &Config) -> Result<(), Failure> {
     }
     let state = AppState::new(
         store,
-        ApiConfig { max_body_bytes: config.max_body_bytes },
+        ApiConfig {
+            max_body_bytes: config.max_body_bytes,
+        },
         dependencies,
     );
     let jobs = match &config.amqp_url {
@@ -243,13 +264,20 @@ async fn shutdown_signal() {
 
 fn migrate(config: &Config) -> Result<(), Failure> {
     let store = Store::open(&config.database_url, 1).map_err(|e| {
-        Failure::Other(format!("cannot open the database ({}): {e}", describe_database(config)))
+        Failure::Other(format!(
+            "cannot open the database ({}): {e}",
+            describe_database(config)
+        ))
     })?;
     let applied = store.migrate()?;
     if applied.is_empty() {
         eprintln!("the database schema is up to date");
     } else {
-        eprintln!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        eprintln!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(())
 }
@@ -262,7 +290,11 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
     let store = open_store(config, true)?;
     let mut conn = store.conn()?;
     let organization = orgs::get_or_create(&mut conn, org)?;
-    let actor = Actor { org_id: organization.id, key_id: None, request_id: None };
+    let actor = Actor {
+        org_id: organization.id,
+        key_id: None,
+        request_id: None,
+    };
     let (key, secret) = api_keys::create(&mut conn, &actor, name, role)?;
     eprintln!(
         "created {} key {:?} ({}) for organisation {:?} ({}); it is shown once, below",

@@ -11,7 +11,10 @@ use palisade_store::Backend;
 
 fn palisade(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -22,22 +25,45 @@ fn palisade(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::
 fn keys_create_prints_the_key_alone_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     // No configuration at all: the embedded default, ./palisade.db.
-    let out = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "owner"], &[]);
+    let out = palisade(
+        dir.path(),
+        &["keys", "create", "--org", "acme", "--role", "owner"],
+        &[],
+    );
     let (stdout, stderr) = output_text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(stdout.lines().count(), 1, "only the key on stdout: {stdout:?}");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "only the key on stdout: {stdout:?}"
+    );
     let key = stdout.trim();
     assert!(key.starts_with("pal_") && key.len() > 40);
     assert!(stderr.contains("acme"));
-    assert!(dir.path().join("palisade.db").exists(), "the embedded database is created where palisade runs");
+    assert!(
+        dir.path().join("palisade.db").exists(),
+        "the embedded database is created where palisade runs"
+    );
 
-    let again = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "viewer"], &[]);
+    let again = palisade(
+        dir.path(),
+        &["keys", "create", "--org", "acme", "--role", "viewer"],
+        &[],
+    );
     assert_ne!(output_text(&again).0.trim(), key, "every key is new");
 
-    let bad_role = palisade(dir.path(), &["keys", "create", "--org", "acme", "--role", "admin"], &[]);
+    let bad_role = palisade(
+        dir.path(),
+        &["keys", "create", "--org", "acme", "--role", "admin"],
+        &[],
+    );
     assert!(!bad_role.status.success());
     assert!(output_text(&bad_role).0.is_empty());
-    let blank_org = palisade(dir.path(), &["keys", "create", "--org", " ", "--role", "owner"], &[]);
+    let blank_org = palisade(
+        dir.path(),
+        &["keys", "create", "--org", " ", "--role", "owner"],
+        &[],
+    );
     assert!(!blank_org.status.success());
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use palisade_store::testing::TestDatabase;
@@ -17,7 +17,8 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
 pub fn amqp_url() -> String {
-    std::env::var("PALISADE_TEST_AMQP").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("PALISADE_TEST_AMQP")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,11 @@ pub enum Mode {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Palisade {
@@ -63,7 +68,11 @@ impl Palisade {
         };
         if mode == Mode::Production {
             let out = app.command(&["migrate"]).output().unwrap();
-            assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "migrate failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let port = free_port();
         app.base = format!("http://127.0.0.1:{port}");
@@ -102,7 +111,11 @@ impl Palisade {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("palisade serve exited with {status}: {}", self.logs());
             }
-            if ureq::get(&format!("{}/healthz", self.base)).timeout(Duration::from_millis(500)).call().is_ok() {
+            if ureq::get(&format!("{}/healthz", self.base))
+                .timeout(Duration::from_millis(500))
+                .call()
+                .is_ok()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -116,18 +129,31 @@ impl Palisade {
 
     /// A new key from the CLI, exactly as an operator makes one.
     pub fn key(&self, org: &str, role: &str) -> String {
-        let out = self.command(&["keys", "create", "--org", org, "--role", role]).output().unwrap();
-        assert!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .command(&["keys", "create", "--org", org, "--role", role])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "keys create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8(out.stdout).unwrap();
         stdout.lines().last().unwrap().trim().to_string()
     }
 
     pub fn client(&self, key: &str) -> Client {
-        Client { base: self.base.clone(), key: Some(key.to_string()) }
+        Client {
+            base: self.base.clone(),
+            key: Some(key.to_string()),
+        }
     }
 
     pub fn anonymous(&self) -> Client {
-        Client { base: self.base.clone(), key: None }
+        Client {
+            base: self.base.clone(),
+            key: None,
+        }
     }
 
     pub fn path(&self) -> PathBuf {
@@ -155,16 +181,30 @@ impl Resp {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// Asserts a problem+json response with this status, and returns it.
     pub fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
         let body = self.json();
         assert_eq!(body["status"], status);
-        assert!(body["type"].as_str().unwrap().starts_with("urn:palisade:problem:"));
+        assert!(body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:palisade:problem:"));
         assert!(body["title"].is_string() && body["detail"].is_string());
         body
     }
@@ -172,13 +212,30 @@ impl Resp {
     /// Asserts a 422 naming `field` among its errors.
     pub fn names_field(&self, field: &str) {
         let body = self.problem(422);
-        let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        assert!(fields.contains(&field), "expected an error on {field}, got {fields:?}: {}", self.text);
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&field),
+            "expected an error on {field}, got {fields:?}: {}",
+            self.text
+        );
     }
 
     pub fn ok(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text);
-        if self.text.is_empty() { Value::Null } else { self.json() }
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.text
+        );
+        if self.text.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
     }
 }
 
@@ -189,13 +246,25 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let mut req = ureq::request(method, &url).timeout(Duration::from_secs(30));
         if let Some(key) = &self.key {
             req = req.set("Authorization", &format!("Bearer {key}"));
         }
-        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let has_content_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         for (k, v) in headers {
             req = req.set(k, v);
         }
@@ -215,11 +284,23 @@ impl Client {
         let headers = response
             .headers_names()
             .into_iter()
-            .filter_map(|n| response.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_string())))
+            .filter_map(|n| {
+                response
+                    .header(&n)
+                    .map(|v| (n.to_ascii_lowercase(), v.to_string()))
+            })
             .collect();
         let mut text = String::new();
-        response.into_reader().take(64 << 20).read_to_string(&mut text).unwrap();
-        Resp { status, headers, text }
+        response
+            .into_reader()
+            .take(64 << 20)
+            .read_to_string(&mut text)
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -286,5 +367,8 @@ macro_rules! both_modes {
 }
 
 pub fn output_text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -17,7 +17,10 @@ pub enum ApiError {
     #[error("no such resource")]
     NotFound,
     #[error("{detail}")]
-    MalformedRequest { detail: String, field: Option<String> },
+    MalformedRequest {
+        detail: String,
+        field: Option<String>,
+    },
     #[error("the request is not valid: {0}")]
     Validation(ValidationErrors),
     #[error("the body is larger than the limit of {limit} bytes")]
@@ -86,7 +89,10 @@ impl ApiError {
                 field: "Idempotency-Key".into(),
                 message: "already used with a different method, path or body".into(),
             }]),
-            ApiError::MalformedRequest { field: Some(f), detail } => Some(vec![FieldError {
+            ApiError::MalformedRequest {
+                field: Some(f),
+                detail,
+            } => Some(vec![FieldError {
                 field: f.clone(),
                 message: detail.clone(),
             }]),

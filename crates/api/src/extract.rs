@@ -54,10 +54,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// JSON unless the client says otherwise: a missing Content-Type is
 /// accepted, a non-JSON one is refused.
 fn is_json_content_type(req: &HttpRequest) -> bool {
-    match req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+    match req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
         None => true,
         Some(ct) => {
-            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             essence == "application/json" || essence.ends_with("+json")
         }
     }
@@ -130,7 +139,11 @@ fn name_field(path: &str, message: &str) -> (String, String) {
             }
         }
     }
-    let field = if parent.is_empty() { "body".to_string() } else { parent.to_string() };
+    let field = if parent.is_empty() {
+        "body".to_string()
+    } else {
+        parent.to_string()
+    };
     (field, message)
 }
 
@@ -143,13 +156,19 @@ impl<T: DeserializeOwned> FromRequest for StrictQuery<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
         let result = serde_path_to_error::deserialize::<_, T>(de)
             .map(StrictQuery)
             .map_err(|err| {
                 let path = err.path().to_string();
                 let (field, message) = name_field(&path, &err.into_inner().to_string());
-                let field = if field == "body" { "query".to_string() } else { field };
+                let field = if field == "body" {
+                    "query".to_string()
+                } else {
+                    field
+                };
                 ApiError::field(&field, message)
             });
         std::future::ready(result)
@@ -174,10 +193,7 @@ impl FromRequest for IfMatch {
                 } else {
                     let tag = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
                     tag.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| {
-                        ApiError::field(
-                            "If-Match",
-                            "must be the record's ETag, for example \"3\"",
-                        )
+                        ApiError::field("If-Match", "must be the record's ETag, for example \"3\"")
                     })
                 }
             }
@@ -232,7 +248,8 @@ mod tests {
     fn every_json_failure_names_its_field() {
         let missing = parse_json::<AssetFields>(br#"{"kind":"data"}"#).unwrap_err();
         assert_eq!(field_of(missing), "name");
-        let unknown = parse_json::<AssetFields>(br#"{"name":"a","kind":"data","colour":1}"#).unwrap_err();
+        let unknown =
+            parse_json::<AssetFields>(br#"{"name":"a","kind":"data","colour":1}"#).unwrap_err();
         assert_eq!(field_of(unknown), "colour");
         let bad_enum = parse_json::<AssetFields>(br#"{"name":"a","kind":"dta"}"#).unwrap_err();
         assert_eq!(field_of(bad_enum), "kind");
@@ -246,9 +263,12 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(field_of(nested_missing), "cia.integrity");
-        let range = parse_json::<AssetFields>(br#"{"name":"a","kind":"data","business_criticality":300}"#).unwrap_err();
+        let range =
+            parse_json::<AssetFields>(br#"{"name":"a","kind":"data","business_criticality":300}"#)
+                .unwrap_err();
         assert_eq!(field_of(range), "business_criticality");
-        let wrong_type = parse_json::<AssetFields>(br#"{"name":"a","kind":"data","tags":[1]}"#).unwrap_err();
+        let wrong_type =
+            parse_json::<AssetFields>(br#"{"name":"a","kind":"data","tags":[1]}"#).unwrap_err();
         assert_eq!(field_of(wrong_type), "tags[0]");
         let not_object = parse_json::<AssetFields>(b"[]").unwrap_err();
         assert_eq!(field_of(not_object), "body");
@@ -260,6 +280,9 @@ mod tests {
             parse_json::<AssetFields>(br#"{"name": "#),
             Err(ApiError::MalformedRequest { .. })
         ));
-        assert!(matches!(parse_json::<AssetFields>(b""), Err(ApiError::MalformedRequest { .. })));
+        assert!(matches!(
+            parse_json::<AssetFields>(b""),
+            Err(ApiError::MalformedRequest { .. })
+        ));
     }
 }

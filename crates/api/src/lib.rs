@@ -33,7 +33,9 @@ pub async fn serve(state: AppState, listener: TcpListener, workers: usize) -> st
                 SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()),
             )
             .service(web::redirect("/docs", "/docs/"))
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NotFound) }))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::NotFound)
+            }))
     })
     .workers(workers)
     .shutdown_timeout(10)

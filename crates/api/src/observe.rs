@@ -99,7 +99,9 @@ pub async fn observe(
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     // The route pattern, not the path: ids would make unbounded label sets.
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!(
@@ -117,7 +119,9 @@ pub async fn observe(
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     if let Some(state) = &state {
-        state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        state
+            .metrics
+            .observe(&method, &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(

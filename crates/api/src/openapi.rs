@@ -94,7 +94,9 @@ impl Modify for Conventions {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key from `palisade keys create` or `POST /api/v1/api-keys`"))
+                    .description(Some(
+                        "An API key from `palisade keys create` or `POST /api/v1/api-keys`",
+                    ))
                     .build(),
             ),
         );
@@ -116,7 +118,11 @@ impl Modify for Conventions {
                 if has_id {
                     add(op, "404", "No such record in the caller's organisation");
                 }
-                add(op, "422", "A field, parameter or header is not valid; `errors` names each");
+                add(
+                    op,
+                    "422",
+                    "A field, parameter or header is not valid; `errors` names each",
+                );
                 if method != "get" {
                     add(op, "403", "The key's role may not do this");
                 }
@@ -126,13 +132,25 @@ impl Modify for Conventions {
                     add(op, "415", "The body is not JSON");
                 }
                 if method == "post" {
-                    add(op, "409", "A request with the same Idempotency-Key is still running");
+                    add(
+                        op,
+                        "409",
+                        "A request with the same Idempotency-Key is still running",
+                    );
                 }
                 if matches!(method, "patch" | "put" | "delete") {
-                    add(op, "412", "If-Match names a version that is no longer current");
+                    add(
+                        op,
+                        "412",
+                        "If-Match names a version that is no longer current",
+                    );
                     add(op, "409", "The change conflicts with other records");
                 }
-                add(op, "503", "The database is unavailable; retry after the Retry-After delay");
+                add(
+                    op,
+                    "503",
+                    "The database is unavailable; retry after the Retry-After delay",
+                );
             }
         }
     }

@@ -32,14 +32,21 @@ pub fn merge(target: &mut Value, patch: Value) {
 }
 
 /// The current fields with the patch applied, parsed strictly.
-pub fn apply<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ValidationErrors> {
+pub fn apply<T: Serialize + DeserializeOwned>(
+    current: &T,
+    patch: Value,
+) -> Result<T, ValidationErrors> {
     if !patch.is_object() {
-        return Err(ValidationErrors::single("body", "a PATCH body is a JSON object of the fields to change"));
+        return Err(ValidationErrors::single(
+            "body",
+            "a PATCH body is a JSON object of the fields to change",
+        ));
     }
     let mut doc = serde_json::to_value(current)
         .map_err(|e| ValidationErrors::single("body", e.to_string()))?;
     merge(&mut doc, patch);
-    let bytes = serde_json::to_vec(&doc).map_err(|e| ValidationErrors::single("body", e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(&doc).map_err(|e| ValidationErrors::single("body", e.to_string()))?;
     parse_json(&bytes).map_err(|e| match e {
         ApiError::Validation(errors) => errors,
         other => ValidationErrors::single("body", other.to_string()),
@@ -56,14 +63,27 @@ mod tests {
     fn merge_follows_rfc_7396() {
         // The RFC's own example (section 3).
         let mut doc = json!({"title":"Goodbye!","author":{"givenName":"John","familyName":"Doe"},"tags":["example","sample"],"content":"This will be unchanged"});
-        merge(&mut doc, json!({"title":"Hello!","phoneNumber":"+01-123-456-7890","author":{"familyName":null},"tags":["example"]}));
-        assert_eq!(doc, json!({"title":"Hello!","author":{"givenName":"John"},"tags":["example"],"content":"This will be unchanged","phoneNumber":"+01-123-456-7890"}));
+        merge(
+            &mut doc,
+            json!({"title":"Hello!","phoneNumber":"+01-123-456-7890","author":{"familyName":null},"tags":["example"]}),
+        );
+        assert_eq!(
+            doc,
+            json!({"title":"Hello!","author":{"givenName":"John"},"tags":["example"],"content":"This will be unchanged","phoneNumber":"+01-123-456-7890"})
+        );
     }
 
     #[test]
     fn patching_clears_sets_and_checks_fields() {
-        let current: AssetFields = serde_json::from_value(json!({"name":"db","kind":"data","owner":"dba","classification":"internal"})).unwrap();
-        let next = apply(&current, json!({"owner": null, "classification": "restricted"})).unwrap();
+        let current: AssetFields = serde_json::from_value(
+            json!({"name":"db","kind":"data","owner":"dba","classification":"internal"}),
+        )
+        .unwrap();
+        let next = apply(
+            &current,
+            json!({"owner": null, "classification": "restricted"}),
+        )
+        .unwrap();
         assert_eq!(next.owner, None);
         assert_eq!(next.classification.map(|c| c.as_str()), Some("restricted"));
         assert_eq!(next.name, "db");

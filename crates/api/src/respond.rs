@@ -56,7 +56,11 @@ pub struct Created {
 }
 
 impl Created {
-    pub fn new<T: Serialize>(location: String, etag: Option<String>, record: &T) -> Result<Self, ApiError> {
+    pub fn new<T: Serialize>(
+        location: String,
+        etag: Option<String>,
+        record: &T,
+    ) -> Result<Self, ApiError> {
         let body = serde_json::to_string(record).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Created {
             stored: StoredResponse {
@@ -68,7 +72,10 @@ impl Created {
         })
     }
 
-    pub fn versioned<T: Serialize + Versioned>(location: String, record: &T) -> Result<Self, ApiError> {
+    pub fn versioned<T: Serialize + Versioned>(
+        location: String,
+        record: &T,
+    ) -> Result<Self, ApiError> {
         Self::new(location, Some(etag(record.version())), record)
     }
 }
@@ -117,12 +124,16 @@ where
 
     let org = auth.org.id;
     let k = key.clone();
-    match state.db(move |c| idempotency::reserve(c, org, &k, &hash)).await? {
+    match state
+        .db(move |c| idempotency::reserve(c, org, &k, &hash))
+        .await?
+    {
         Reservation::Replay(stored) => return Ok(respond(&stored, true)),
         Reservation::Mismatch => return Err(ApiError::IdempotencyKeyReused),
         Reservation::InProgress => {
             return Err(ApiError::Conflict(
-                "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+                "a request with this Idempotency-Key is still being processed; retry shortly"
+                    .into(),
             ))
         }
         Reservation::Reserved => {}
@@ -131,7 +142,10 @@ where
         Ok(created) => {
             let stored = created.stored.clone();
             let k = key.clone();
-            if let Err(e) = state.db(move |c| idempotency::complete(c, org, &k, &stored)).await {
+            if let Err(e) = state
+                .db(move |c| idempotency::complete(c, org, &k, &stored))
+                .await
+            {
                 tracing::warn!(error = %e, "could not remember the idempotent response");
             }
             Ok(respond(&created.stored, false))
@@ -149,7 +163,10 @@ where
 pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be 1 to {MAX_LIMIT} (got {limit})")));
+        return Err(ApiError::field(
+            "limit",
+            format!("must be 1 to {MAX_LIMIT} (got {limit})"),
+        ));
     }
     let after = cursor
         .map(|c| {
@@ -198,9 +215,15 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_junk_is_named() {
         let id = uuid::Uuid::now_v7().to_string();
-        let page = Page { items: vec![1], next_after: Some(id.clone()) };
+        let page = Page {
+            items: vec![1],
+            next_after: Some(id.clone()),
+        };
         let cursor = next_cursor(&page).unwrap();
-        assert_eq!(page_request(Some(10), Some(&cursor)).unwrap().after, Some(id));
+        assert_eq!(
+            page_request(Some(10), Some(&cursor)).unwrap().after,
+            Some(id)
+        );
         for bad in ["%%%", "bm90LWEtdXVpZA"] {
             match page_request(None, Some(bad)) {
                 Err(ApiError::Validation(e)) => assert_eq!(e.0[0].field, "cursor"),

@@ -42,7 +42,9 @@ fn every_operation_has_a_unique_id_and_described_responses() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut ids = HashSet::new();
     for (path, method, op) in operations(&doc) {
-        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
         assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
         let responses = op["responses"].as_object().unwrap();
         assert!(!responses.is_empty(), "{id} has no responses");
@@ -51,7 +53,10 @@ fn every_operation_has_a_unique_id_and_described_responses() {
             assert!(!description.is_empty(), "{id} {status} has no description");
         }
         if path.starts_with("/api/") {
-            assert!(op.get("security").is_some(), "{id} does not declare its security");
+            assert!(
+                op.get("security").is_some(),
+                "{id} does not declare its security"
+            );
             assert!(responses.contains_key("401"), "{id} does not document 401");
         }
     }
@@ -64,10 +69,23 @@ fn every_referenced_schema_exists_and_enums_list_their_values() {
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for reference in text.split("\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
-        assert!(schemas.contains_key(name), "schema {name} is referenced but not defined");
+        assert!(
+            schemas.contains_key(name),
+            "schema {name} is referenced but not defined"
+        );
     }
-    for name in ["Severity", "AssetKind", "Classification", "CiaLevel", "Role", "StepStatus", "AuditAction"] {
-        let values = schemas[name]["enum"].as_array().unwrap_or_else(|| panic!("{name} lists no values"));
+    for name in [
+        "Severity",
+        "AssetKind",
+        "Classification",
+        "CiaLevel",
+        "Role",
+        "StepStatus",
+        "AuditAction",
+    ] {
+        let values = schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} lists no values"));
         assert!(!values.is_empty());
     }
 }

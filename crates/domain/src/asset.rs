@@ -107,7 +107,9 @@ impl AssetFields {
         if metadata_len > METADATA_MAX_BYTES {
             errors.add(
                 "metadata",
-                format!("must be at most {METADATA_MAX_BYTES} bytes serialized (got {metadata_len})"),
+                format!(
+                    "must be at most {METADATA_MAX_BYTES} bytes serialized (got {metadata_len})"
+                ),
             );
         }
         errors.finish()

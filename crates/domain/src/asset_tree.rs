@@ -40,7 +40,10 @@ mod tests {
         let parents = HashMap::from([(a, None), (b, Some(a)), (c, Some(b)), (d, None)]);
         assert!(would_cycle(a, c, &parents), "a under its grandchild");
         assert!(would_cycle(a, a, &parents), "a under itself");
-        assert!(!would_cycle(c, a, &parents), "c under its grandparent is fine");
+        assert!(
+            !would_cycle(c, a, &parents),
+            "c under its grandparent is fine"
+        );
         assert!(!would_cycle(a, d, &parents), "a under an unrelated asset");
     }
 

@@ -95,7 +95,10 @@ fn scope_step(facts: &ModelFacts<'_>) -> Step {
             message: if unclassified.is_empty() {
                 "every in-scope asset is classified".into()
             } else {
-                format!("{} in-scope asset(s) have no classification", unclassified.len())
+                format!(
+                    "{} in-scope asset(s) have no classification",
+                    unclassified.len()
+                )
             },
             refs: unclassified,
         },
@@ -140,17 +143,22 @@ mod tests {
 
     #[test]
     fn scope_completes_when_every_in_scope_asset_is_classified_and_owned() {
-        let good = asset(r#"{"name":"db","kind":"data","classification":"restricted","owner":"dba"}"#);
+        let good =
+            asset(r#"{"name":"db","kind":"data","classification":"restricted","owner":"dba"}"#);
         let bare = asset(r#"{"name":"api","kind":"service"}"#);
         let out = asset(r#"{"name":"old","kind":"data","in_scope":false}"#);
 
-        let p = progress(&ModelFacts { assets: &[good.clone(), bare.clone(), out.clone()] });
+        let p = progress(&ModelFacts {
+            assets: &[good.clone(), bare.clone(), out.clone()],
+        });
         assert_eq!(p.steps[0].status, StepStatus::InProgress);
         let failing: Vec<_> = p.steps[0].checks.iter().filter(|c| !c.ok).collect();
         assert_eq!(failing.len(), 2);
         assert!(failing.iter().all(|c| c.refs == [bare.id.to_string()]));
 
-        let p = progress(&ModelFacts { assets: &[good, out] });
+        let p = progress(&ModelFacts {
+            assets: &[good, out],
+        });
         assert_eq!(p.steps[0].status, StepStatus::Complete);
     }
 

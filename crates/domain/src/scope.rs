@@ -111,13 +111,28 @@ pub(crate) mod tests {
         ];
         let s = summarize(&assets);
         assert_eq!((s.total_assets, s.in_scope, s.out_of_scope), (4, 3, 1));
-        assert_eq!(s.by_kind["data"], 1, "the out-of-scope data asset is not counted");
+        assert_eq!(
+            s.by_kind["data"], 1,
+            "the out-of-scope data asset is not counted"
+        );
         assert_eq!(s.by_kind["service"], 1);
         assert_eq!(s.by_kind["facility"], 0);
         assert_eq!(s.by_classification["restricted"], 1);
         assert_eq!(s.by_classification["internal"], 1);
         assert_eq!(s.by_classification[UNCLASSIFIED], 1);
-        assert_eq!(s.unclassified.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["api"]);
-        assert_eq!(s.unowned.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["laptop"]);
+        assert_eq!(
+            s.unclassified
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["api"]
+        );
+        assert_eq!(
+            s.unowned
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["laptop"]
+        );
     }
 }

@@ -166,7 +166,12 @@ mod tests {
     #[test]
     fn tags_are_checked_one_by_one() {
         let mut e = ValidationErrors::new();
-        let tags = vec!["pci".to_string(), "".to_string(), "x".repeat(65), "pci".to_string()];
+        let tags = vec![
+            "pci".to_string(),
+            "".to_string(),
+            "x".repeat(65),
+            "pci".to_string(),
+        ];
         e.check_tags("tags", &tags);
         let fields: Vec<_> = e.0.iter().map(|f| f.field.clone()).collect();
         assert_eq!(fields, ["tags[1]", "tags[2]", "tags[3]"]);

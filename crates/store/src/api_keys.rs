@@ -28,7 +28,14 @@ fn generate_secret() -> String {
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
 }
 
-type KeyRow = (String, String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+type KeyRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
 
 fn to_key(row: KeyRow) -> Result<ApiKey, StoreError> {
     let (id, name, role, prefix, created_at, last_used_at) = row;

@@ -67,7 +67,11 @@ impl AssetRow {
 
     fn into_asset(self) -> Result<Asset, StoreError> {
         let level = |s: &str| parse_enum(s, CiaLevel::parse);
-        let cia = match (&self.cia_confidentiality, &self.cia_integrity, &self.cia_availability) {
+        let cia = match (
+            &self.cia_confidentiality,
+            &self.cia_integrity,
+            &self.cia_availability,
+        ) {
             (Some(c), Some(i), Some(a)) => Some(Cia {
                 confidentiality: level(c)?,
                 integrity: level(i)?,
@@ -91,7 +95,9 @@ impl AssetRow {
                 cia,
                 business_criticality: self
                     .business_criticality
-                    .map(|c| u8::try_from(c).map_err(|_| StoreError::Corrupt(format!("criticality {c}"))))
+                    .map(|c| {
+                        u8::try_from(c).map_err(|_| StoreError::Corrupt(format!("criticality {c}")))
+                    })
                     .transpose()?,
                 in_scope: self.in_scope,
                 parent_id: self.parent_id.as_deref().map(parse_id).transpose()?,
@@ -123,7 +129,9 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
         } else if asset_tree::would_cycle(asset.id, parent, &parents) {
             errors.add(
                 "parent_id",
-                format!("asset {parent} is this asset or one of its descendants: assets form a tree"),
+                format!(
+                    "asset {parent} is this asset or one of its descendants: assets form a tree"
+                ),
             );
         }
     }
@@ -134,13 +142,22 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
             .count()
             .get_result(conn)?;
         if found == 0 {
-            errors.add("trust_zone_id", format!("no trust zone {zone} in this model"));
+            errors.add(
+                "trust_zone_id",
+                format!("no trust zone {zone} in this model"),
+            );
         }
     }
     Ok(errors.finish()?)
 }
 
-fn change(model: ModelId, action: AuditAction, id: AssetId, before: Option<&Asset>, after: Option<&Asset>) -> Result<audit::Change, StoreError> {
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: AssetId,
+    before: Option<&Asset>,
+    after: Option<&Asset>,
+) -> Result<audit::Change, StoreError> {
     Ok(audit::Change {
         model_id: Some(model),
         action,
@@ -171,13 +188,24 @@ pub fn create(
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
         check_references(conn, &asset)?;
-        diesel::insert_into(assets::table).values(&row).execute(conn)?;
-        audit::record(conn, actor, change(model_id, AuditAction::Create, asset.id, None, Some(&asset))?)
+        diesel::insert_into(assets::table)
+            .values(&row)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Create, asset.id, None, Some(&asset))?,
+        )
     })?;
     Ok(asset)
 }
 
-pub fn get(conn: &mut DbConn, org: OrgId, model_id: ModelId, id: AssetId) -> Result<Asset, StoreError> {
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: AssetId,
+) -> Result<Asset, StoreError> {
     ensure_visible(conn, org, model_id)?;
     assets::table
         .filter(assets::id.eq(id.to_string()))
@@ -240,7 +268,11 @@ pub fn list(
 }
 
 /// Every asset of a model, for summaries and checks.
-pub fn all_in_model(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Vec<Asset>, StoreError> {
+pub fn all_in_model(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+) -> Result<Vec<Asset>, StoreError> {
     ensure_visible(conn, org, model_id)?;
     assets::table
         .filter(assets::model_id.eq(model_id.to_string()))
@@ -285,9 +317,21 @@ pub fn update(
         .set(AssetRow::new(&updated)?)
         .execute(conn)?;
         if n != 1 {
-            return Err(StoreError::Conflict("the asset was changed concurrently; retry".into()));
+            return Err(StoreError::Conflict(
+                "the asset was changed concurrently; retry".into(),
+            ));
         }
-        audit::record(conn, actor, change(model_id, AuditAction::Update, id, Some(&current), Some(&updated))?)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
         Ok(updated)
     })
 }
@@ -316,6 +360,10 @@ pub fn delete(
             )));
         }
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
-        audit::record(conn, actor, change(model_id, AuditAction::Delete, id, Some(&current), None)?)
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
     })
 }

@@ -102,7 +102,9 @@ pub fn list(
     let rows: Vec<Row> = query.load(conn)?;
     Page::from_rows(rows, page.limit, |r| r.0.clone()).try_map(|r| {
         let parse_json = |s: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
-            s.map(|s| serde_json::from_str(&s)).transpose().map_err(Into::into)
+            s.map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(Into::into)
         };
         Ok(AuditEvent {
             id: parse_id(&r.0)?,

@@ -38,7 +38,14 @@ pub enum Reservation {
     InProgress,
 }
 
-type Row = (String, i32, Option<String>, Option<String>, String, chrono::NaiveDateTime);
+type Row = (
+    String,
+    i32,
+    Option<String>,
+    Option<String>,
+    String,
+    chrono::NaiveDateTime,
+);
 
 /// `request_hash` is a digest of method, path and body.
 pub fn reserve(
@@ -137,6 +144,8 @@ pub fn release(conn: &mut DbConn, org: OrgId, key: &str) -> Result<(), StoreErro
 /// Drops keys past retention; called now and then, not on every request.
 pub fn purge_expired(conn: &mut DbConn) -> Result<usize, StoreError> {
     let expired = time::now() - Duration::hours(RETENTION_HOURS);
-    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.le(expired)))
-        .execute(conn)?)
+    Ok(
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.le(expired)))
+            .execute(conn)?,
+    )
 }

@@ -76,7 +76,9 @@ pub fn create(conn: &mut DbConn, actor: &Actor, fields: ModelFields) -> Result<M
     };
     let row = ModelRow::new(actor.org_id, &model)?;
     write_tx(conn, |conn| {
-        diesel::insert_into(models::table).values(&row).execute(conn)?;
+        diesel::insert_into(models::table)
+            .values(&row)
+            .execute(conn)?;
         audit::record(
             conn,
             actor,

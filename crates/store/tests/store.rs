@@ -9,7 +9,9 @@ use palisade_store::assets::AssetFilter;
 use palisade_store::audit::AuditFilter;
 use palisade_store::idempotency::{self, StoredResponse};
 use palisade_store::testing::TestDatabase;
-use palisade_store::{api_keys, assets, audit, models, orgs, Actor, Backend, PageRequest, Store, StoreError};
+use palisade_store::{
+    api_keys, assets, audit, models, orgs, Actor, Backend, PageRequest, Store, StoreError,
+};
 
 /// Runs the body once per backend, each in a fresh database.
 macro_rules! both_backends {
@@ -34,7 +36,11 @@ macro_rules! both_backends {
 fn actor(store: &Store, org: &str) -> Actor {
     let mut conn = store.conn().unwrap();
     let org = orgs::get_or_create(&mut conn, org).unwrap();
-    Actor { org_id: org.id, key_id: None, request_id: Some("req-1".into()) }
+    Actor {
+        org_id: org.id,
+        key_id: None,
+        request_id: Some("req-1".into()),
+    }
 }
 
 fn model_fields(name: &str) -> ModelFields {
@@ -72,14 +78,24 @@ both_backends!(api_keys_authenticate_by_secret_only, |store| {
     let (key, secret) = api_keys::create(&mut conn, &acme, "ci", Role::Editor).unwrap();
     assert!(secret.starts_with(&key.prefix));
     let (found, org) = api_keys::authenticate(&mut conn, &secret).unwrap().unwrap();
-    assert_eq!((found.id, found.role, org.id), (key.id, Role::Editor, acme.org_id));
-    assert!(api_keys::authenticate(&mut conn, "pal_wrong").unwrap().is_none());
+    assert_eq!(
+        (found.id, found.role, org.id),
+        (key.id, Role::Editor, acme.org_id)
+    );
+    assert!(api_keys::authenticate(&mut conn, "pal_wrong")
+        .unwrap()
+        .is_none());
 
     // Deleting through another organisation finds nothing.
     let globex = actor(&store, "globex");
-    assert!(matches!(api_keys::delete(&mut conn, &globex, key.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        api_keys::delete(&mut conn, &globex, key.id),
+        Err(StoreError::NotFound)
+    ));
     api_keys::delete(&mut conn, &acme, key.id).unwrap();
-    assert!(api_keys::authenticate(&mut conn, &secret).unwrap().is_none());
+    assert!(api_keys::authenticate(&mut conn, &secret)
+        .unwrap()
+        .is_none());
 });
 
 both_backends!(model_crud_with_versions_and_tenancy, |store| {
@@ -88,11 +104,20 @@ both_backends!(model_crud_with_versions_and_tenancy, |store| {
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("Payments")).unwrap();
     assert_eq!(model.version, 1);
-    assert_eq!(models::get(&mut conn, acme.org_id, model.id).unwrap(), model);
-    assert!(matches!(models::get(&mut conn, globex.org_id, model.id), Err(StoreError::NotFound)));
+    assert_eq!(
+        models::get(&mut conn, acme.org_id, model.id).unwrap(),
+        model
+    );
+    assert!(matches!(
+        models::get(&mut conn, globex.org_id, model.id),
+        Err(StoreError::NotFound)
+    ));
 
     let renamed = models::update(&mut conn, &acme, model.id, Some(1), |m| {
-        Ok(ModelFields { name: "Payments v2".into(), ..m.fields.clone() })
+        Ok(ModelFields {
+            name: "Payments v2".into(),
+            ..m.fields.clone()
+        })
     })
     .unwrap();
     assert_eq!(renamed.version, 2);
@@ -100,22 +125,37 @@ both_backends!(model_crud_with_versions_and_tenancy, |store| {
 
     // A stale version is refused and nothing changes.
     let stale = models::update(&mut conn, &acme, model.id, Some(1), |m| {
-        Ok(ModelFields { name: "lost".into(), ..m.fields.clone() })
+        Ok(ModelFields {
+            name: "lost".into(),
+            ..m.fields.clone()
+        })
     });
-    assert!(matches!(stale, Err(StoreError::VersionMismatch { current: 2 })));
+    assert!(matches!(
+        stale,
+        Err(StoreError::VersionMismatch { current: 2 })
+    ));
     // A change that changes nothing keeps the version.
     let same = models::update(&mut conn, &acme, model.id, None, |m| Ok(m.fields.clone())).unwrap();
     assert_eq!(same.version, 2);
 
     // Invalid fields are refused by the store itself.
     let bad = models::update(&mut conn, &acme, model.id, None, |m| {
-        Ok(ModelFields { name: " ".into(), ..m.fields.clone() })
+        Ok(ModelFields {
+            name: " ".into(),
+            ..m.fields.clone()
+        })
     });
     assert!(matches!(bad, Err(StoreError::Invalid(_))));
 
-    assert!(matches!(models::delete(&mut conn, &globex, model.id, None), Err(StoreError::NotFound)));
+    assert!(matches!(
+        models::delete(&mut conn, &globex, model.id, None),
+        Err(StoreError::NotFound)
+    ));
     models::delete(&mut conn, &acme, model.id, Some(2)).unwrap();
-    assert!(matches!(models::get(&mut conn, acme.org_id, model.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        models::get(&mut conn, acme.org_id, model.id),
+        Err(StoreError::NotFound)
+    ));
 });
 
 both_backends!(lists_page_through_every_record_once, |store| {
@@ -123,13 +163,20 @@ both_backends!(lists_page_through_every_record_once, |store| {
     let mut conn = store.conn().unwrap();
     let mut created = Vec::new();
     for i in 0..7 {
-        created.push(models::create(&mut conn, &acme, model_fields(&format!("m{i}"))).unwrap().id);
+        created.push(
+            models::create(&mut conn, &acme, model_fields(&format!("m{i}")))
+                .unwrap()
+                .id,
+        );
     }
     let other = actor(&store, "globex");
     models::create(&mut conn, &other, model_fields("theirs")).unwrap();
 
     let mut seen = Vec::new();
-    let mut page = PageRequest { after: None, limit: 3 };
+    let mut page = PageRequest {
+        after: None,
+        limit: 3,
+    };
     loop {
         let p = models::list(&mut conn, acme.org_id, &Default::default(), &page).unwrap();
         assert!(p.items.len() <= 3);
@@ -139,35 +186,85 @@ both_backends!(lists_page_through_every_record_once, |store| {
             None => break,
         }
     }
-    assert_eq!(seen, created, "every model once, in creation order, none of globex's");
+    assert_eq!(
+        seen, created,
+        "every model once, in creation order, none of globex's"
+    );
 });
 
 both_backends!(assets_keep_every_field_and_filter, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let db = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({
-        "name": "Customer DB", "kind": "data", "description": "PII", "owner": "dba",
-        "classification": "restricted",
-        "cia": {"confidentiality": "high", "integrity": "high", "availability": "medium"},
-        "business_criticality": 5, "in_scope": true, "tags": ["pii", "gdpr"],
-        "metadata": {"cmdb": "CI-42", "nested": {"a": [1, 2]}}
-    }))).unwrap();
+    let db = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({
+            "name": "Customer DB", "kind": "data", "description": "PII", "owner": "dba",
+            "classification": "restricted",
+            "cia": {"confidentiality": "high", "integrity": "high", "availability": "medium"},
+            "business_criticality": 5, "in_scope": true, "tags": ["pii", "gdpr"],
+            "metadata": {"cmdb": "CI-42", "nested": {"a": [1, 2]}}
+        })),
+    )
+    .unwrap();
     let read = assets::get(&mut conn, acme.org_id, model.id, db.id).unwrap();
     assert_eq!(read, db, "what is written is read back unchanged");
 
-    assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "API", "kind": "service"}))).unwrap();
-    let filter = AssetFilter { classification: Some(None), ..Default::default() };
-    let unclassified = assets::list(&mut conn, acme.org_id, model.id, &filter, &PageRequest::default()).unwrap();
-    assert_eq!(unclassified.items.iter().map(|a| a.fields.name.as_str()).collect::<Vec<_>>(), ["API"]);
-    let filter = AssetFilter { classification: Some(Some(Classification::Restricted)), ..Default::default() };
-    let restricted = assets::list(&mut conn, acme.org_id, model.id, &filter, &PageRequest::default()).unwrap();
+    assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "API", "kind": "service"})),
+    )
+    .unwrap();
+    let filter = AssetFilter {
+        classification: Some(None),
+        ..Default::default()
+    };
+    let unclassified = assets::list(
+        &mut conn,
+        acme.org_id,
+        model.id,
+        &filter,
+        &PageRequest::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        unclassified
+            .items
+            .iter()
+            .map(|a| a.fields.name.as_str())
+            .collect::<Vec<_>>(),
+        ["API"]
+    );
+    let filter = AssetFilter {
+        classification: Some(Some(Classification::Restricted)),
+        ..Default::default()
+    };
+    let restricted = assets::list(
+        &mut conn,
+        acme.org_id,
+        model.id,
+        &filter,
+        &PageRequest::default(),
+    )
+    .unwrap();
     assert_eq!(restricted.items.len(), 1);
 
     let globex = actor(&store, "globex");
-    assert!(matches!(assets::get(&mut conn, globex.org_id, model.id, db.id), Err(StoreError::NotFound)));
     assert!(matches!(
-        assets::create(&mut conn, &globex, model.id, asset_fields(serde_json::json!({"name": "x", "kind": "data"}))),
+        assets::get(&mut conn, globex.org_id, model.id, db.id),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        assets::create(
+            &mut conn,
+            &globex,
+            model.id,
+            asset_fields(serde_json::json!({"name": "x", "kind": "data"}))
+        ),
         Err(StoreError::NotFound)
     ));
 });
@@ -176,11 +273,26 @@ both_backends!(asset_containment_stays_a_tree, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let svc = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "svc", "kind": "service"}))).unwrap();
-    let data = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "data", "kind": "data", "parent_id": svc.id}))).unwrap();
+    let svc = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "svc", "kind": "service"})),
+    )
+    .unwrap();
+    let data = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "data", "kind": "data", "parent_id": svc.id})),
+    )
+    .unwrap();
 
     let cycle = assets::update(&mut conn, &acme, model.id, svc.id, None, |a| {
-        Ok(AssetFields { parent_id: Some(data.id), ..a.fields.clone() })
+        Ok(AssetFields {
+            parent_id: Some(data.id),
+            ..a.fields.clone()
+        })
     });
     match cycle {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "parent_id"),
@@ -189,22 +301,49 @@ both_backends!(asset_containment_stays_a_tree, |store| {
 
     // A parent from another model is refused too.
     let other = models::create(&mut conn, &acme, model_fields("other")).unwrap();
-    let foreign = assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "f", "kind": "data"}))).unwrap();
+    let foreign = assets::create(
+        &mut conn,
+        &acme,
+        other.id,
+        asset_fields(serde_json::json!({"name": "f", "kind": "data"})),
+    )
+    .unwrap();
     let moved = assets::update(&mut conn, &acme, model.id, data.id, None, |a| {
-        Ok(AssetFields { parent_id: Some(foreign.id), ..a.fields.clone() })
+        Ok(AssetFields {
+            parent_id: Some(foreign.id),
+            ..a.fields.clone()
+        })
     });
     assert!(matches!(moved, Err(StoreError::Invalid(_))));
 
     // A container cannot be deleted while it holds assets; once emptied it can.
-    assert!(matches!(assets::delete(&mut conn, &acme, model.id, svc.id, None), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        assets::delete(&mut conn, &acme, model.id, svc.id, None),
+        Err(StoreError::Conflict(_))
+    ));
     assets::delete(&mut conn, &acme, model.id, data.id, None).unwrap();
     assets::delete(&mut conn, &acme, model.id, svc.id, None).unwrap();
 
     // Deleting a model takes its whole asset tree with it.
-    let a = assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "a", "kind": "service"}))).unwrap();
-    assets::create(&mut conn, &acme, other.id, asset_fields(serde_json::json!({"name": "b", "kind": "data", "parent_id": a.id}))).unwrap();
+    let a = assets::create(
+        &mut conn,
+        &acme,
+        other.id,
+        asset_fields(serde_json::json!({"name": "a", "kind": "service"})),
+    )
+    .unwrap();
+    assets::create(
+        &mut conn,
+        &acme,
+        other.id,
+        asset_fields(serde_json::json!({"name": "b", "kind": "data", "parent_id": a.id})),
+    )
+    .unwrap();
     models::delete(&mut conn, &acme, other.id, None).unwrap();
-    assert!(matches!(assets::all_in_model(&mut conn, acme.org_id, other.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        assets::all_in_model(&mut conn, acme.org_id, other.id),
+        Err(StoreError::NotFound)
+    ));
 });
 
 both_backends!(unknown_trust_zone_is_refused, |store| {
@@ -212,57 +351,120 @@ both_backends!(unknown_trust_zone_is_refused, |store| {
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
     let zone = uuid::Uuid::now_v7();
-    let r = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "a", "kind": "data", "trust_zone_id": zone})));
+    let r = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "a", "kind": "data", "trust_zone_id": zone})),
+    );
     match r {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "trust_zone_id"),
         other => panic!("expected the zone to be refused, got {other:?}"),
     }
-    assert!(assets::all_in_model(&mut conn, acme.org_id, model.id).unwrap().is_empty(), "nothing half-written");
+    assert!(
+        assets::all_in_model(&mut conn, acme.org_id, model.id)
+            .unwrap()
+            .is_empty(),
+        "nothing half-written"
+    );
 });
 
 both_backends!(every_change_is_audited_with_before_and_after, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let asset = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "a", "kind": "data"}))).unwrap();
+    let asset = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "a", "kind": "data"})),
+    )
+    .unwrap();
     assets::update(&mut conn, &acme, model.id, asset.id, None, |a| {
-        Ok(AssetFields { owner: Some("me".into()), ..a.fields.clone() })
+        Ok(AssetFields {
+            owner: Some("me".into()),
+            ..a.fields.clone()
+        })
     })
     .unwrap();
     assets::delete(&mut conn, &acme, model.id, asset.id, None).unwrap();
 
-    let filter = AuditFilter { model_id: Some(model.id), ..Default::default() };
-    let events = audit::list(&mut conn, acme.org_id, &filter, &PageRequest::default()).unwrap().items;
-    let summary: Vec<_> = events.iter().map(|e| (e.entity_type.as_str(), e.action)).collect();
-    assert_eq!(summary, [
-        ("model", AuditAction::Create),
-        ("asset", AuditAction::Create),
-        ("asset", AuditAction::Update),
-        ("asset", AuditAction::Delete),
-    ]);
+    let filter = AuditFilter {
+        model_id: Some(model.id),
+        ..Default::default()
+    };
+    let events = audit::list(&mut conn, acme.org_id, &filter, &PageRequest::default())
+        .unwrap()
+        .items;
+    let summary: Vec<_> = events
+        .iter()
+        .map(|e| (e.entity_type.as_str(), e.action))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("model", AuditAction::Create),
+            ("asset", AuditAction::Create),
+            ("asset", AuditAction::Update),
+            ("asset", AuditAction::Delete),
+        ]
+    );
     let update = &events[2];
-    assert_eq!(update.before.as_ref().unwrap()["owner"], serde_json::Value::Null);
+    assert_eq!(
+        update.before.as_ref().unwrap()["owner"],
+        serde_json::Value::Null
+    );
     assert_eq!(update.after.as_ref().unwrap()["owner"], "me");
     assert_eq!(update.request_id.as_deref(), Some("req-1"));
 
     let globex = actor(&store, "globex");
-    assert!(audit::list(&mut conn, globex.org_id, &filter, &PageRequest::default()).unwrap().items.is_empty());
+    assert!(
+        audit::list(&mut conn, globex.org_id, &filter, &PageRequest::default())
+            .unwrap()
+            .items
+            .is_empty()
+    );
 });
 
 both_backends!(idempotency_keys_remember_the_first_response, |store| {
     use idempotency::Reservation;
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
-    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::Reserved);
-    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::InProgress);
-    let first = StoredResponse { status: 201, location: Some("/x".into()), etag: Some("\"1\"".into()), body: "{}".into() };
+    assert_eq!(
+        idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(),
+        Reservation::Reserved
+    );
+    assert_eq!(
+        idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(),
+        Reservation::InProgress
+    );
+    let first = StoredResponse {
+        status: 201,
+        location: Some("/x".into()),
+        etag: Some("\"1\"".into()),
+        body: "{}".into(),
+    };
     idempotency::complete(&mut conn, acme.org_id, "k1", &first).unwrap();
-    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(), Reservation::Replay(first));
-    assert_eq!(idempotency::reserve(&mut conn, acme.org_id, "k1", "h2").unwrap(), Reservation::Mismatch);
+    assert_eq!(
+        idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap(),
+        Reservation::Replay(first)
+    );
+    assert_eq!(
+        idempotency::reserve(&mut conn, acme.org_id, "k1", "h2").unwrap(),
+        Reservation::Mismatch
+    );
 
     let globex = actor(&store, "globex");
-    assert_eq!(idempotency::reserve(&mut conn, globex.org_id, "k1", "h2").unwrap(), Reservation::Reserved, "keys are per organisation");
+    assert_eq!(
+        idempotency::reserve(&mut conn, globex.org_id, "k1", "h2").unwrap(),
+        Reservation::Reserved,
+        "keys are per organisation"
+    );
     idempotency::release(&mut conn, globex.org_id, "k1").unwrap();
-    assert_eq!(idempotency::reserve(&mut conn, globex.org_id, "k1", "h3").unwrap(), Reservation::Reserved, "a released key is free again");
+    assert_eq!(
+        idempotency::reserve(&mut conn, globex.org_id, "k1", "h3").unwrap(),
+        Reservation::Reserved,
+        "a released key is free again"
+    );
     assert_eq!(idempotency::purge_expired(&mut conn).unwrap(), 0);
 });

@@ -70,17 +70,31 @@ impl Topology {
             ..Default::default()
         };
         channel
-            .exchange_declare(&self.exchange, ExchangeKind::Direct, durable, FieldTable::default())
+            .exchange_declare(
+                &self.exchange,
+                ExchangeKind::Direct,
+                durable,
+                FieldTable::default(),
+            )
             .await?;
         channel
-            .exchange_declare(&self.dead_letter_exchange, ExchangeKind::Fanout, durable, FieldTable::default())
+            .exchange_declare(
+                &self.dead_letter_exchange,
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
             .await?;
         let queue_options = QueueDeclareOptions {
             durable: true,
             ..Default::default()
         };
         channel
-            .queue_declare(&self.dead_letter_queue, queue_options, FieldTable::default())
+            .queue_declare(
+                &self.dead_letter_queue,
+                queue_options,
+                FieldTable::default(),
+            )
             .await?;
         channel
             .queue_bind(
@@ -96,7 +110,9 @@ impl Topology {
             "x-dead-letter-exchange".into(),
             AMQPValue::LongString(self.dead_letter_exchange.clone().into()),
         );
-        channel.queue_declare(&self.queue, queue_options, args).await?;
+        channel
+            .queue_declare(&self.queue, queue_options, args)
+            .await?;
         channel
             .queue_bind(
                 &self.queue,
@@ -134,7 +150,9 @@ pub fn redact(url: &str) -> String {
 /// Opens and closes a connection: the broker is reachable.
 pub async fn ping(url: &str) -> Result<(), String> {
     let conn = connect(url).await.map_err(|e| e.to_string())?;
-    conn.close(200, "readiness check").await.map_err(|e| e.to_string())
+    conn.close(200, "readiness check")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// What every job message carries.
@@ -149,13 +167,19 @@ pub struct JobMessage {
 fn handle(body: &[u8]) -> Result<(), String> {
     let job: JobMessage =
         serde_json::from_slice(body).map_err(|e| format!("not a job message: {e}"))?;
-    Err(format!("unknown job kind {:?} (job {})", job.kind, job.job_id))
+    Err(format!(
+        "unknown job kind {:?} (job {})",
+        job.kind, job.job_id
+    ))
 }
 
 /// Consumes jobs until `shutdown` resolves, then stops taking jobs, lets
 /// the one in hand finish, and closes the connection. Jobs not yet
 /// acknowledged go back to the queue for another worker.
-pub async fn run(config: &WorkerConfig, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+pub async fn run(
+    config: &WorkerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), WorkerError> {
     let topology = Topology::new(&config.queue_prefix);
     let connection = connect(&config.amqp_url).await?;
     let channel = connection.create_channel().await?;
@@ -206,8 +230,16 @@ pub async fn run(config: &WorkerConfig, shutdown: impl Future<Output = ()>) -> R
     let _ = channel
         .basic_cancel(&consumer_tag, BasicCancelOptions::default())
         .await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), channel.close(200, "worker stopping")).await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), connection.close(200, "worker stopping")).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        channel.close(200, "worker stopping"),
+    )
+    .await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        connection.close(200, "worker stopping"),
+    )
+    .await;
     tracing::info!("worker stopped");
     Ok(())
 }
@@ -218,13 +250,19 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact("amqp://guest:secret@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact("amqp://guest:secret@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
         assert_eq!(redact("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
     }
 
     #[test]
     fn names_follow_the_prefix() {
         let t = Topology::new("acme");
-        assert_eq!((t.exchange.as_str(), t.dead_letter_queue.as_str()), ("acme.jobs", "acme.jobs.dead"));
+        assert_eq!(
+            (t.exchange.as_str(), t.dead_letter_queue.as_str()),
+            ("acme.jobs", "acme.jobs.dead")
+        );
     }
 }

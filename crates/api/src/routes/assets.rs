@@ -62,7 +62,10 @@ pub async fn create_asset(
         let asset = state
             .db(move |c| assets::create(c, &actor, model, fields))
             .await?;
-        Created::versioned(format!("/api/v1/models/{model}/assets/{}", asset.id), &asset)
+        Created::versioned(
+            format!("/api/v1/models/{model}/assets/{}", asset.id),
+            &asset,
+        )
     })
     .await
 }

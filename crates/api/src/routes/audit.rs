@@ -60,6 +60,8 @@ pub async fn list_audit_events(
         entity_id: q.entity_id,
     };
     let org = auth.org.id;
-    let events = state.db(move |c| audit::list(c, org, &filter, &page)).await?;
+    let events = state
+        .db(move |c| audit::list(c, org, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(AuditEventList::from(events)))
 }

@@ -90,7 +90,9 @@ pub async fn list_models(
         name: q.name,
     };
     let org = auth.org.id;
-    let list = state.db(move |c| models::list(c, org, &filter, &page)).await?;
+    let list = state
+        .db(move |c| models::list(c, org, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ModelList::from(list)))
 }
 
