@@ -166,3 +166,49 @@ async fn worker_declares_its_topology_dead_letters_what_it_cannot_run_and_stops_
     assert!(stderr.contains("worker stopped"), "{stderr}");
     assert!(!stderr.contains("guest:guest"), "no password in the logs");
 }
+
+#[test]
+fn worker_keeps_retrying_an_unreachable_broker_and_still_stops_on_sigterm() {
+    let port = common::free_port();
+    let mut worker = Command::new(BIN)
+        .arg("worker")
+        .env_clear()
+        .env(
+            "AMQP_URL",
+            format!("amqp://guest:hunter2@127.0.0.1:{port}/%2f"),
+        )
+        .env("PALISADE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "an unreachable broker is retried, not fatal"
+    );
+    let stopping = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = worker.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "no exit within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut worker.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.matches("broker session lost").count() >= 2,
+        "retried with back-off: {stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "no password in the logs");
+}

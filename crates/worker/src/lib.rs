@@ -23,6 +23,8 @@ pub enum WorkerError {
     Connect { url: String, source: lapin::Error },
     #[error("broker error: {0}")]
     Broker(#[from] lapin::Error),
+    #[error("the broker cancelled the consumer")]
+    ConsumerClosed,
 }
 
 #[derive(Debug, Clone)]
@@ -173,15 +175,78 @@ fn handle(body: &[u8]) -> Result<(), String> {
     ))
 }
 
-/// Consumes jobs until `shutdown` resolves, then stops taking jobs, lets
-/// the one in hand finish, and closes the connection. Jobs not yet
-/// acknowledged go back to the queue for another worker.
+/// Why one session with the broker ended.
+enum SessionEnd {
+    Shutdown,
+    /// The connection or the consumer was lost; reconnect.
+    Lost(WorkerError),
+}
+
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const LONGEST_RETRY: Duration = Duration::from_secs(30);
+
+/// Consumes jobs until `shutdown` resolves. A lost connection (the broker
+/// restarting, a network cut) is retried with back-off, from the first
+/// attempt on, so a worker may start before its broker. On shutdown it
+/// stops taking jobs, lets the one in hand finish and closes the
+/// connection; jobs not yet acknowledged go back to the queue.
 pub async fn run(
     config: &WorkerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
+    tokio::pin!(shutdown);
+    let mut delay = FIRST_RETRY;
+    loop {
+        let started = std::time::Instant::now();
+        match session(config, &mut shutdown).await {
+            SessionEnd::Shutdown => {
+                tracing::info!("worker stopped");
+                return Ok(());
+            }
+            SessionEnd::Lost(error) => {
+                if started.elapsed() > LONGEST_RETRY {
+                    delay = FIRST_RETRY;
+                }
+                tracing::error!(%error, retry_in_ms = delay.as_millis() as u64, "broker session lost");
+                tokio::select! {
+                    _ = &mut shutdown => {
+                        tracing::info!("worker stopped");
+                        return Ok(());
+                    }
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(LONGEST_RETRY);
+            }
+        }
+    }
+}
+
+async fn session<S: Future<Output = ()>>(
+    config: &WorkerConfig,
+    shutdown: &mut std::pin::Pin<&mut S>,
+) -> SessionEnd {
+    let connection = match connect(&config.amqp_url).await {
+        Ok(c) => c,
+        Err(e) => return SessionEnd::Lost(e),
+    };
+    let end = consume(config, &connection, shutdown).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        connection.close(200, "worker stopping"),
+    )
+    .await;
+    match end {
+        Ok(end) => end,
+        Err(e) => SessionEnd::Lost(e.into()),
+    }
+}
+
+async fn consume<S: Future<Output = ()>>(
+    config: &WorkerConfig,
+    connection: &Connection,
+    shutdown: &mut std::pin::Pin<&mut S>,
+) -> Result<SessionEnd, lapin::Error> {
     let topology = Topology::new(&config.queue_prefix);
-    let connection = connect(&config.amqp_url).await?;
     let channel = connection.create_channel().await?;
     topology.declare(&channel).await?;
     channel
@@ -202,20 +267,18 @@ pub async fn run(
         broker = %redact(&config.amqp_url),
         "worker consuming"
     );
-
-    tokio::pin!(shutdown);
-    loop {
+    let end = loop {
         tokio::select! {
-            _ = &mut shutdown => {
+            _ = shutdown.as_mut() => {
                 tracing::info!("shutdown requested: no longer taking jobs");
-                break;
+                break SessionEnd::Shutdown;
             }
             next = consumer.next() => {
-                let Some(delivery) = next else {
-                    tracing::warn!("the broker closed the consumer");
-                    break;
+                let delivery = match next {
+                    Some(Ok(delivery)) => delivery,
+                    Some(Err(e)) => break SessionEnd::Lost(e.into()),
+                    None => break SessionEnd::Lost(WorkerError::ConsumerClosed),
                 };
-                let delivery = delivery?;
                 match handle(&delivery.data) {
                     Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await?,
                     Err(reason) => {
@@ -225,8 +288,8 @@ pub async fn run(
                 }
             }
         }
-    }
-    // Closing the channel hands unacknowledged deliveries back to the broker.
+    };
+    // Cancelling and closing the channel hands unacknowledged deliveries back to the broker.
     let _ = channel
         .basic_cancel(&consumer_tag, BasicCancelOptions::default())
         .await;
@@ -235,13 +298,7 @@ pub async fn run(
         channel.close(200, "worker stopping"),
     )
     .await;
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        connection.close(200, "worker stopping"),
-    )
-    .await;
-    tracing::info!("worker stopped");
-    Ok(())
+    Ok(end)
 }
 
 #[cfg(test)]
