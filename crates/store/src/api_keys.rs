@@ -28,42 +28,29 @@ fn generate_secret() -> String {
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
 }
 
-type KeyRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
-
-fn to_key(row: KeyRow) -> Result<ApiKey, StoreError> {
-    let (id, name, role, prefix, created_at, last_used_at) = row;
-    Ok(ApiKey {
-        id: parse_id(&id)?,
-        name,
-        role: parse_enum(&role, Role::parse)?,
-        prefix,
-        created_at: time::utc(created_at),
-        last_used_at: last_used_at.map(time::utc),
-    })
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+struct KeyRow {
+    id: String,
+    name: String,
+    role: String,
+    prefix: String,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
 }
 
-const COLUMNS: (
-    api_keys::id,
-    api_keys::name,
-    api_keys::role,
-    api_keys::prefix,
-    api_keys::created_at,
-    api_keys::last_used_at,
-) = (
-    api_keys::id,
-    api_keys::name,
-    api_keys::role,
-    api_keys::prefix,
-    api_keys::created_at,
-    api_keys::last_used_at,
-);
+impl KeyRow {
+    fn into_key(self) -> Result<ApiKey, StoreError> {
+        Ok(ApiKey {
+            id: parse_id(&self.id)?,
+            name: self.name,
+            role: parse_enum(&self.role, Role::parse)?,
+            prefix: self.prefix,
+            created_at: time::utc(self.created_at),
+            last_used_at: self.last_used_at.map(time::utc),
+        })
+    }
+}
 
 /// Creates a key and returns it with its secret, which is not stored.
 pub fn create(
@@ -119,13 +106,13 @@ pub fn authenticate(
     let row: Option<(KeyRow, String, String)> = api_keys::table
         .inner_join(organizations::table)
         .filter(api_keys::key_hash.eq(hash_secret(secret)))
-        .select((COLUMNS, organizations::id, organizations::name))
+        .select((KeyRow::as_select(), organizations::id, organizations::name))
         .first(conn)
         .optional()?;
     let Some((row, org_id, org_name)) = row else {
         return Ok(None);
     };
-    let key = to_key(row)?;
+    let key = row.into_key()?;
     let now = time::now();
     let stale = key
         .last_used_at
@@ -145,7 +132,7 @@ pub fn authenticate(
 pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
     let mut query = api_keys::table
         .filter(api_keys::org_id.eq(org.to_string()))
-        .select(COLUMNS)
+        .select(KeyRow::as_select())
         .order(api_keys::id.asc())
         .limit(page.limit + 1)
         .into_boxed();
@@ -153,17 +140,17 @@ pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<Ap
         query = query.filter(api_keys::id.gt(after.clone()));
     }
     let rows: Vec<KeyRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.0.clone()).try_map(to_key)
+    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(KeyRow::into_key)
 }
 
 pub fn delete(conn: &mut DbConn, actor: &Actor, id: ApiKeyId) -> Result<(), StoreError> {
     write_tx(conn, |conn| {
-        let row: KeyRow = api_keys::table
+        let key = api_keys::table
             .filter(api_keys::id.eq(id.to_string()))
             .filter(api_keys::org_id.eq(actor.org_id.to_string()))
-            .select(COLUMNS)
-            .first(conn)?;
-        let key = to_key(row)?;
+            .select(KeyRow::as_select())
+            .first::<KeyRow>(conn)?
+            .into_key()?;
         diesel::delete(api_keys::table.find(id.to_string())).execute(conn)?;
         audit::record(
             conn,

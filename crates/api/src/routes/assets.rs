@@ -248,10 +248,17 @@ pub async fn get_scope(
     auth: Auth,
     model_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    let org = auth.org.id;
-    let all = state
-        .db(move |c| assets::all_in_model(c, org, model))
-        .await?;
+    let all = all_assets(&state, &auth, &model_id).await?;
     Ok(HttpResponse::Ok().json(scope::summarize(&all)))
+}
+
+/// Every asset of the model in the path, for summaries and checks.
+pub(crate) async fn all_assets(
+    state: &AppState,
+    auth: &Auth,
+    model_id: &str,
+) -> Result<Vec<Asset>, ApiError> {
+    let model: ModelId = path_id(model_id)?;
+    let org = auth.org.id;
+    state.db(move |c| assets::all_in_model(c, org, model)).await
 }

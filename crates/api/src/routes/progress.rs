@@ -1,15 +1,13 @@
 //! The six steps' completeness, computed from the model's records.
 
 use actix_web::{web, HttpResponse};
-use palisade_domain::ids::ModelId;
 use palisade_domain::progress::{self, ModelFacts, Progress};
-use palisade_store::assets;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::resource;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/models/{model_id}/progress").route(web::get().to(get_progress)));
@@ -25,10 +23,6 @@ pub async fn get_progress(
     auth: Auth,
     model_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    let org = auth.org.id;
-    let all = state
-        .db(move |c| assets::all_in_model(c, org, model))
-        .await?;
+    let all = super::assets::all_assets(&state, &auth, &model_id).await?;
     Ok(HttpResponse::Ok().json(progress::progress(&ModelFacts { assets: &all })))
 }
