@@ -82,3 +82,31 @@ impl FromRequest for Auth {
         })
     }
 }
+
+/// A key allowed to change records (editor or owner). Checked while the
+/// request is extracted, so a viewer gets 403 before its body is read.
+pub struct Editor(pub Auth);
+
+/// A key allowed to manage API keys (owner).
+pub struct Owner(pub Auth);
+
+macro_rules! role_extractor {
+    ($name:ident, $check:ident) => {
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let auth = Auth::from_request(req, payload);
+                Box::pin(async move {
+                    let auth = auth.await?;
+                    auth.$check()?;
+                    Ok($name(auth))
+                })
+            }
+        }
+    };
+}
+
+role_extractor!(Editor, require_write);
+role_extractor!(Owner, require_owner);

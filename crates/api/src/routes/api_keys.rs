@@ -9,7 +9,7 @@ use palisade_store::api_keys;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Owner};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, JsonBody, StrictQuery};
 use crate::respond::{create_once, list_type, page_request, Created};
@@ -72,12 +72,11 @@ pub struct CreatedApiKey {
     security(("api_key" = [])))]
 pub async fn create_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    Owner(auth): Owner,
     idempotency_key: IdempotencyKey,
     req: HttpRequest,
     body: JsonBody<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_owner()?;
     let NewApiKey { name, role } = body.value;
     let mut errors = ValidationErrors::new();
     errors.check_name("name", &name);
@@ -112,10 +111,9 @@ list_type!(ApiKeyList, ApiKey);
     security(("api_key" = [])))]
 pub async fn list_api_keys(
     state: web::Data<AppState>,
-    auth: Auth,
+    Owner(auth): Owner,
     query: StrictQuery<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_owner()?;
     let page = page_request(query.0.limit, query.0.cursor.as_deref())?;
     let org = auth.org.id;
     let keys = state.db(move |c| api_keys::list(c, org, &page)).await?;
@@ -129,10 +127,9 @@ pub async fn list_api_keys(
     security(("api_key" = [])))]
 pub async fn delete_api_key(
     state: web::Data<AppState>,
-    auth: Auth,
+    Owner(auth): Owner,
     key_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_owner()?;
     let id: ApiKeyId = path_id(&key_id)?;
     let actor = auth.actor();
     state.db(move |c| api_keys::delete(c, &actor, id)).await?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
@@ -47,13 +47,12 @@ fn ids(path: &(String, String)) -> Result<(ModelId, AssetId), ApiError> {
     security(("api_key" = [])))]
 pub async fn create_asset(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     model_id: web::Path<String>,
     idempotency_key: IdempotencyKey,
     req: HttpRequest,
     body: JsonBody<AssetFields>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     let model: ModelId = path_id(&model_id)?;
     body.value.validate()?;
     let actor = auth.actor();
@@ -195,12 +194,11 @@ pub struct AssetPatch {
     security(("api_key" = [])))]
 pub async fn update_asset(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     let (model, id) = ids(&path)?;
     let actor = auth.actor();
     let patch_doc = body.value;
@@ -224,11 +222,10 @@ pub async fn update_asset(
     security(("api_key" = [])))]
 pub async fn delete_asset(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     let (model, id) = ids(&path)?;
     let actor = auth.actor();
     state

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
@@ -41,12 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("api_key" = [])))]
 pub async fn create_model(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     idempotency_key: IdempotencyKey,
     req: HttpRequest,
     body: JsonBody<ModelFields>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     body.value.validate()?;
     let actor = auth.actor();
     let fields = body.value;
@@ -133,12 +132,11 @@ pub struct ModelPatch {
     security(("api_key" = [])))]
 pub async fn update_model(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     model_id: web::Path<String>,
     if_match: IfMatch,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     let id: ModelId = path_id(&model_id)?;
     let actor = auth.actor();
     let patch_doc = body.value;
@@ -160,11 +158,10 @@ pub async fn update_model(
     security(("api_key" = [])))]
 pub async fn delete_model(
     state: web::Data<AppState>,
-    auth: Auth,
+    Editor(auth): Editor,
     model_id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_write()?;
     let id: ModelId = path_id(&model_id)?;
     let actor = auth.actor();
     state
