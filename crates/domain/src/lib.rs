@@ -44,6 +44,7 @@ pub mod org;
 pub mod progress;
 pub mod role;
 pub mod scope;
+pub mod scoring;
 pub mod severity;
 pub mod validation;
 
