@@ -7,7 +7,7 @@
 pub mod cvss31;
 pub mod cvss40;
 pub mod dread;
-// pub mod fair;
+pub mod fair;
 pub mod nist;
 pub mod owasp;
 // pub mod residual;
@@ -105,7 +105,7 @@ pub enum Assessment {
     Cvss40(cvss31::CvssInput),
     Dread(dread::DreadInput),
     Nist(nist::NistInput),
-    // Fair(fair::FairInput),
+    Fair(fair::FairInput),
 }
 
 impl Assessment {
@@ -116,6 +116,7 @@ impl Assessment {
             Assessment::Cvss40(_) => Method::Cvss40,
             Assessment::Dread(_) => Method::Dread,
             Assessment::Nist(_) => Method::Nist,
+            Assessment::Fair(_) => Method::Fair,
         }
     }
 
@@ -126,6 +127,7 @@ impl Assessment {
             Assessment::Cvss40(a) => cvss40::score(&a.vector),
             Assessment::Dread(a) => dread::score(a),
             Assessment::Nist(a) => nist::score(a),
+            Assessment::Fair(a) => fair::score(a),
         }
     }
 }
