@@ -3,7 +3,7 @@
 //! native figures and an explanation a person can follow. The worker and
 //! the stateless calculators call the same functions.
 
-// pub mod attack_tree;
+pub mod attack_tree;
 pub mod cvss31;
 pub mod cvss40;
 pub mod dread;
