@@ -100,7 +100,7 @@ pub type ScoringError = ValidationErrors;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Assessment {
-    Owasp(owasp::OwaspInput),
+    Owasp(Box<owasp::OwaspInput>),
     Cvss31(cvss31::CvssInput),
     Cvss40(cvss31::CvssInput),
     Dread(dread::DreadInput),
