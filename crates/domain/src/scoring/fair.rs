@@ -366,6 +366,36 @@ pub fn score_of_loss(annualized_loss: f64) -> Score {
     Score::rounded(2.0 * (annualized_loss / 100.0).log10())
 }
 
+/// The analytic figures only, without simulating: what residual and
+/// projected risk need, thousands of times per register.
+pub fn score_analytic(input: &FairInput) -> Result<ScoreResult, ScoringError> {
+    input.validate()?;
+    let a = analytic(input);
+    let score = score_of_loss(a.annualized_loss);
+    Ok(ScoreResult {
+        method: Method::Fair,
+        score,
+        severity: score.cvss_severity(),
+        details: json!({
+            "annualized_loss": a.annualized_loss,
+            "magnitude_mean": a.magnitude_mean,
+            "expected_frequency": a.expected_frequency,
+        }),
+        explanation: vec![
+            format!(
+                "annualized loss = {} × {} = {}",
+                fmt_num(a.expected_frequency),
+                fmt_num(a.magnitude_mean + a.secondary_mean),
+                fmt_num(a.annualized_loss)
+            ),
+            format!(
+                "score = 2 × log10(annualized loss / 100) = {}",
+                score.value()
+            ),
+        ],
+    })
+}
+
 pub fn score(input: &FairInput) -> Result<ScoreResult, ScoringError> {
     input.validate()?;
     let a = analytic(input);

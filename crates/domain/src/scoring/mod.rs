@@ -10,7 +10,7 @@ pub mod dread;
 pub mod fair;
 pub mod nist;
 pub mod owasp;
-// pub mod residual;
+pub mod residual;
 
 use serde::{Deserialize, Serialize};
 

@@ -283,7 +283,7 @@ pub(crate) fn sums(input: &OwaspInput) -> Result<Sums, ScoringError> {
 }
 
 /// Scores from sums, so residual risk can scale the likelihood first.
-pub(crate) fn from_sums(s: &Sums, likelihood_factor: f64) -> ScoreResult {
+pub(crate) fn from_sums(s: &Sums, likelihood_factor: f64, impact_factor: f64) -> ScoreResult {
     let likelihood = s.likelihood as f64 / 8.0 * likelihood_factor;
     let likelihood_level = if likelihood_factor == 1.0 {
         level(s.likelihood, 8)
@@ -297,6 +297,14 @@ pub(crate) fn from_sums(s: &Sums, likelihood_factor: f64) -> ScoreResult {
     let (impact, impact_level, impact_name) = match (business, business_level) {
         (Some(b), Some(l)) => (b, l, "business"),
         _ => (technical, technical_level, "technical"),
+    };
+    let (impact, impact_level) = if impact_factor == 1.0 {
+        (impact, impact_level)
+    } else {
+        (
+            impact * impact_factor,
+            level_of_mean(impact * impact_factor),
+        )
     };
     let severity = matrix(impact_level, likelihood_level);
     let score = Score::rounded(likelihood * impact / 8.1);
@@ -321,6 +329,12 @@ pub(crate) fn from_sums(s: &Sums, likelihood_factor: f64) -> ScoreResult {
         explanation.push(format!(
             "business impact = {sum} / 4 = {} → {l}",
             fmt_num(b)
+        ));
+    }
+    if impact_factor != 1.0 {
+        explanation.push(format!(
+            "{impact_name} impact × (1 − transferred share) = {} → {impact_level}",
+            fmt_num(impact)
         ));
     }
     explanation.push(format!(
@@ -358,7 +372,7 @@ fn level_of_mean(mean: f64) -> Level {
 }
 
 pub fn score(input: &OwaspInput) -> Result<ScoreResult, ScoringError> {
-    Ok(from_sums(&sums(input)?, 1.0))
+    Ok(from_sums(&sums(input)?, 1.0, 1.0))
 }
 
 #[cfg(test)]
