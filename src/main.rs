@@ -37,6 +37,17 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Score assessments from JSON Lines on standard input, one result (or
+    /// one error object) per line on standard output.
+    Score {
+        /// The method of every line (owasp, cvss31, cvss40, dread, nist, fair);
+        /// without it, each line names its own `method`.
+        #[arg(long)]
+        method: Option<String>,
+        /// Exit with status 1 when any line could not be scored.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -92,6 +103,7 @@ fn main() -> ExitCode {
                     print!("{}", palisade_api::openapi::document());
                     Ok(())
                 }
+                Command::Score { method, strict } => score_lines(method.as_deref(), strict),
                 Command::Keys {
                     command: KeysCommand::Create { org, role, name },
                 } => create_key(&config, &org, role, &name),
@@ -301,5 +313,60 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
         role, key.name, key.id, organization.name, organization.id
     );
     println!("{secret}");
+    Ok(())
+}
+
+/// `palisade score`: JSON Lines in, JSON Lines out, never stopping at a bad line.
+fn score_lines(method: Option<&str>, strict: bool) -> Result<(), Failure> {
+    use palisade_api::routes::scoring::{score_json, CALCULATORS};
+    use palisade_domain::scoring::Method;
+    use std::io::{BufRead, Write};
+
+    let method = method
+        .map(|m| {
+            Method::parse(m)
+                .filter(|m| CALCULATORS.contains(m))
+                .ok_or_else(|| {
+                    Failure::Other(format!(
+                        "--method {m:?}: one of owasp, cvss31, cvss40, dread, nist, fair"
+                    ))
+                })
+        })
+        .transpose()?;
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut scored, mut failed) = (0usize, 0usize);
+    for (n, line) in stdin.lines().enumerate() {
+        let line = line.map_err(|e| Failure::Other(format!("cannot read standard input: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| palisade_api::ApiError::MalformedRequest {
+                detail: format!("not JSON: {e}"),
+                field: None,
+            })
+            .and_then(|value| score_json(method, value));
+        let text = match result {
+            Ok(r) => {
+                scored += 1;
+                serde_json::to_string(&r)
+            }
+            Err(e) => {
+                failed += 1;
+                serde_json::to_string(&serde_json::json!({ "line": n + 1, "error": e.problem() }))
+            }
+        }
+        .map_err(|e| Failure::Other(e.to_string()))?;
+        writeln!(out, "{text}").map_err(|e| Failure::Other(format!("cannot write: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| Failure::Other(format!("cannot write: {e}")))?;
+    eprintln!("scored {scored} line(s), {failed} could not be scored");
+    if strict && failed > 0 {
+        return Err(Failure::Other(format!(
+            "{failed} line(s) could not be scored"
+        )));
+    }
     Ok(())
 }

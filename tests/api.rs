@@ -625,3 +625,80 @@ fn readiness_reports_an_unreachable_broker() {
     // The API itself keeps serving.
     assert_eq!(app.anonymous().get("/healthz").status, 200);
 }
+
+both_modes!(calculators_score_every_stateless_method, |app| {
+    let c = app.client(&app.key("acme", "viewer"));
+    let cvss = c
+        .post(
+            "/api/v1/scoring/cvss31",
+            &json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P/RL:O/RC:C"}),
+        )
+        .ok(200);
+    assert_eq!(
+        (cvss["score"].as_f64(), cvss["severity"].as_str()),
+        (Some(8.8), Some("high"))
+    );
+    assert_eq!(cvss["details"]["base_score"], 9.8);
+    assert!(!cvss["explanation"].as_array().unwrap().is_empty());
+    let v4 = c.post("/api/v1/scoring/cvss40", &json!({"method": "cvss40", "vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"})).ok(200);
+    assert_eq!(v4["score"], 9.3);
+    let owasp = c.post("/api/v1/scoring/owasp", &json!({
+        "likelihood": {"skill_level": 5, "motive": 2, "opportunity": 7, "size": 1, "ease_of_discovery": 3, "ease_of_exploit": 6, "awareness": 9, "intrusion_detection": 2},
+        "technical_impact": {"loss_of_confidentiality": 9, "loss_of_integrity": 7, "loss_of_availability": 5, "loss_of_accountability": 8},
+        "business_impact": {"financial_damage": 1, "reputation_damage": 2, "non_compliance": 1, "privacy_violation": 5}})).ok(200);
+    assert_eq!(
+        (
+            owasp["severity"].as_str(),
+            owasp["details"]["likelihood_level"].as_str()
+        ),
+        (Some("low"), Some("medium"))
+    );
+    let dread = c.post("/api/v1/scoring/dread", &json!({"damage": 10, "reproducibility": 10, "exploitability": 5, "affected_users": 5, "discoverability": 5})).ok(200);
+    assert_eq!(dread["score"], 7.0);
+    let nist = c.post("/api/v1/scoring/nist", &json!({"initiation_likelihood": "low", "adverse_impact_likelihood": "high", "impact": "very_high"})).ok(200);
+    assert_eq!(nist["details"]["risk_level"], "high");
+    let fair = c.post("/api/v1/scoring/fair", &json!({"frequency": {"rate": 0.07}, "magnitude": {"low": 635000, "high": 19000000}, "iterations": 20000, "seed": 7})).ok(200);
+    assert!((fair["details"]["annualized_loss"].as_f64().unwrap() - 414_589.478).abs() < 0.01);
+    assert_eq!(fair["details"]["simulation"]["iterations"], 20000);
+
+    // Bad input names the metric or field.
+    c.post(
+        "/api/v1/scoring/cvss31",
+        &json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/C:H/I:H/A:H"}),
+    )
+    .names_field("vector.S");
+    c.post(
+        "/api/v1/scoring/cvss40",
+        &json!({"vector": "CVSS:4.0/AC:L/AV:N/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}),
+    )
+    .names_field("vector.AV");
+    c.post("/api/v1/scoring/dread", &json!({"damage": 11, "reproducibility": 10, "exploitability": 5, "affected_users": 5, "discoverability": 5})).names_field("damage");
+    c.post("/api/v1/scoring/dread", &json!({"damage": 1}))
+        .names_field("reproducibility");
+    c.post(
+        "/api/v1/scoring/nist",
+        &json!({"likelihood": "extreme", "impact": "low"}),
+    )
+    .names_field("likelihood");
+    c.post(
+        "/api/v1/scoring/owasp",
+        &json!({"likelihood": {}, "technical_impact": {}}),
+    )
+    .names_field("likelihood.skill_level");
+    c.post("/api/v1/scoring/fair", &json!({"frequency": {"rate": 0.1}, "magnitude": {"low": 1, "high": 10}, "iterations": 5_000_000})).names_field("iterations");
+    c.post(
+        "/api/v1/scoring/fair",
+        &json!({"frequency": {"often": 1}, "magnitude": {"low": 1, "high": 10}}),
+    )
+    .names_field("frequency");
+    c.post(
+        "/api/v1/scoring/dread",
+        &json!({"method": "owasp", "damage": 1}),
+    )
+    .names_field("method");
+    c.post("/api/v1/scoring/attack_tree", &json!({}))
+        .problem(404);
+    app.anonymous()
+        .post("/api/v1/scoring/dread", &json!({}))
+        .problem(401);
+});

@@ -123,3 +123,58 @@ fn openapi_prints_the_committed_document() {
     assert!(out.status.success());
     assert_eq!(output_text(&out).0, include_str!("../openapi/openapi.json"));
 }
+
+#[test]
+fn score_reads_json_lines_and_never_stops_at_a_bad_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let input = [
+        r#"{"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}"#,
+        "not json",
+        "",
+        r#"{"vector": "CVSS:3.1/AV:N"}"#,
+        r#"{"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"}"#,
+    ]
+    .join("\n");
+    let run = |args: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["score", "--method", "cvss31"]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = output_text(&out)
+        .0
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "one output per non-empty input line");
+    assert_eq!(lines[0]["score"], 9.8);
+    assert_eq!(
+        (
+            lines[1]["line"].as_u64(),
+            lines[1]["error"]["status"].as_u64()
+        ),
+        (Some(2), Some(400))
+    );
+    assert_eq!(lines[2]["error"]["errors"][0]["field"], "vector.AC");
+    assert_eq!(lines[3]["score"], 3.1);
+    assert!(output_text(&out).1.contains("2 could not be scored"));
+
+    let strict = run(&["score", "--method", "cvss31", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+    let unknown = run(&["score", "--method", "astrology"]);
+    assert!(!unknown.status.success());
+}

@@ -36,6 +36,12 @@ use crate::routes;
         routes::assets::update_asset,
         routes::assets::delete_asset,
         routes::assets::get_scope,
+        routes::scoring::score_owasp,
+        routes::scoring::score_cvss31,
+        routes::scoring::score_cvss40,
+        routes::scoring::score_dread,
+        routes::scoring::score_nist,
+        routes::scoring::score_fair,
     ),
     components(schemas(
         crate::error::Problem,
@@ -48,6 +54,7 @@ use crate::routes;
         (name = "organisation", description = "The caller, API keys and the audit log"),
         (name = "models", description = "Threat models and their progress through the six steps"),
         (name = "scope", description = "Step 1: asset inventory and classification"),
+        (name = "scoring", description = "Stateless risk calculators: the same maths as the register"),
     )
 )]
 pub struct ApiDoc;

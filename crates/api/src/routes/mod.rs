@@ -13,6 +13,7 @@ pub mod audit;
 pub mod models;
 pub mod ops;
 pub mod progress;
+pub mod scoring;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
 pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -33,4 +34,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     models::configure(cfg);
     assets::configure(cfg);
     progress::configure(cfg);
+    scoring::configure(cfg);
 }

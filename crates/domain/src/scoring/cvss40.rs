@@ -92,11 +92,16 @@ impl Vector {
                 return Err(errors);
             }
             if i < BASE_COUNT && i != next {
-                let missing = METRICS[next].0;
-                errors.add(
-                    format!("vector.{missing}"),
-                    format!("the base metric {missing} is missing"),
-                );
+                let expected = METRICS[next].0;
+                let later = body
+                    .split('/')
+                    .any(|p| p.split(':').next() == Some(expected));
+                let message = if later {
+                    format!("{expected} must come before {metric}: CVSS 4.0 metrics follow the specification's fixed order (AV/AC/AT/PR/UI/VC/VI/VA/SC/SI/SA, then E, CR, IR, AR, MAV … U)")
+                } else {
+                    format!("the base metric {expected} is missing")
+                };
+                errors.add(format!("vector.{expected}"), message);
                 return Err(errors);
             }
             let (_, allowed, is_base) = METRICS[i];

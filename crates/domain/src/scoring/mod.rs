@@ -34,7 +34,7 @@ string_enum!(
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(value_type = f64, minimum = 0.0, maximum = 10.0))]
+#[cfg_attr(feature = "openapi", schema(value_type = f64))]
 pub struct Score(f64);
 
 impl Score {
