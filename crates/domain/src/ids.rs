@@ -46,3 +46,6 @@ id_type!(ModelId);
 id_type!(AssetId);
 id_type!(TrustZoneId);
 id_type!(AuditEventId);
+id_type!(ThreatActorId);
+id_type!(AttackTreeId);
+id_type!(NodeId);

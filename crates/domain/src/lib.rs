@@ -38,6 +38,7 @@ macro_rules! string_enum {
 pub mod asset;
 pub mod asset_tree;
 pub mod audit;
+pub mod diagram;
 pub mod ids;
 pub mod model;
 pub mod org;
@@ -46,6 +47,7 @@ pub mod role;
 pub mod scope;
 pub mod scoring;
 pub mod severity;
+pub mod threat_actor;
 pub mod validation;
 
 pub use validation::{FieldError, ValidationErrors};

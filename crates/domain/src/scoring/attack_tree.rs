@@ -68,6 +68,7 @@ pub struct Attributes {
 /// The nested form clients write (`PUT …/attack-trees/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NestedNode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -76,8 +77,10 @@ pub struct NestedNode {
     #[serde(default)]
     pub attributes: Attributes,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<NestedNode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub countermeasure: Option<Box<NestedNode>>,
     /// Leaves with the same step are one shared action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,8 +177,25 @@ fn check_number(e: &mut ScoringError, field: String, value: Option<f64>, range: 
 }
 
 impl Tree {
-    /// Validates `nodes` (with their pointers, for errors) into a tree.
+    /// Validates `nodes` (with their pointers, for errors) into a complete tree.
     pub fn build(nodes: Vec<FlatNode>, pointers: &[String]) -> Result<Tree, ScoringError> {
+        Tree::check(nodes, pointers, true)
+    }
+
+    /// Validates everything but gates without children: a tree edited node
+    /// by node passes through such states (a gate added before its children).
+    pub fn build_incomplete(
+        nodes: Vec<FlatNode>,
+        pointers: &[String],
+    ) -> Result<Tree, ScoringError> {
+        Tree::check(nodes, pointers, false)
+    }
+
+    fn check(
+        nodes: Vec<FlatNode>,
+        pointers: &[String],
+        complete: bool,
+    ) -> Result<Tree, ScoringError> {
         let mut e = ScoringError::new();
         let at = |i: usize| {
             pointers
@@ -255,7 +275,7 @@ impl Tree {
                 e.add(format!("{p}/label"), "must be 1 to 200 characters");
             }
             match f.kind {
-                k if k.is_gate() && node.children.is_empty() => {
+                k if complete && k.is_gate() && node.children.is_empty() => {
                     e.add(
                         format!("{p}/children"),
                         format!("an {k} gate needs at least one child"),
@@ -357,6 +377,63 @@ impl Tree {
 
     pub fn root(&self) -> usize {
         self.root
+    }
+
+    /// The deepest level, the root being 1.
+    pub fn depth(&self) -> usize {
+        let mut depth = vec![0usize; self.nodes.len()];
+        let mut deepest = 0;
+        // Reverse post-order visits parents before children.
+        for &i in self.post_order.iter().rev() {
+            if i == self.root {
+                depth[i] = 1;
+            }
+            for &c in self.nodes[i]
+                .children
+                .iter()
+                .chain(self.nodes[i].countermeasure.iter())
+            {
+                depth[c] = depth[i] + 1;
+            }
+            deepest = deepest.max(depth[i]);
+        }
+        deepest
+    }
+
+    /// Gates without children (only an incomplete tree has them).
+    pub fn empty_gates(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].kind.is_gate() && self.nodes[*i].children.is_empty())
+            .collect()
+    }
+
+    pub fn kind(&self, i: usize) -> NodeKind {
+        self.nodes[i].kind
+    }
+
+    pub fn children(&self, i: usize) -> &[usize] {
+        &self.nodes[i].children
+    }
+
+    pub fn countermeasure(&self, i: usize) -> Option<usize> {
+        self.nodes[i].countermeasure
+    }
+
+    /// True when `ancestor` is `node` or above it.
+    pub fn is_ancestor(&self, ancestor: usize, node: usize) -> bool {
+        let mut stack = vec![ancestor];
+        while let Some(i) = stack.pop() {
+            if i == node {
+                return true;
+            }
+            stack.extend(
+                self.nodes[i]
+                    .children
+                    .iter()
+                    .chain(self.nodes[i].countermeasure.iter()),
+            );
+        }
+        false
     }
 }
 
