@@ -38,6 +38,24 @@ impl Versioned for Asset {
     }
 }
 
+impl Versioned for palisade_domain::threat_actor::ThreatActor {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for palisade_domain::tree::AttackTree {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for palisade_domain::tree::TreeNode {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }

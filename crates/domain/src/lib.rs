@@ -48,6 +48,7 @@ pub mod scope;
 pub mod scoring;
 pub mod severity;
 pub mod threat_actor;
+pub mod tree;
 pub mod validation;
 
 pub use validation::{FieldError, ValidationErrors};

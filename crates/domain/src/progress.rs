@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
+use std::collections::HashSet;
+
 use crate::asset::Asset;
+use crate::ids::AssetId;
 
 string_enum!(StepStatus {
     NotStarted => "not_started",
@@ -38,8 +41,13 @@ pub struct Progress {
 }
 
 /// What the checks read; grows as the steps get their records.
+#[derive(Default)]
 pub struct ModelFacts<'a> {
     pub assets: &'a [Asset],
+    pub actor_count: usize,
+    pub tree_count: usize,
+    /// Assets some attack tree targets.
+    pub tree_targets: HashSet<AssetId>,
 }
 
 pub const STEP_NAMES: [&str; 6] = [
@@ -52,9 +60,9 @@ pub const STEP_NAMES: [&str; 6] = [
 ];
 
 pub fn progress(facts: &ModelFacts<'_>) -> Progress {
-    let mut steps = vec![scope_step(facts)];
-    // Steps 2–6 have no records yet: honestly not started, with no checks to show.
-    for (i, name) in STEP_NAMES.iter().enumerate().skip(1) {
+    let mut steps = vec![scope_step(facts), threats_step(facts)];
+    // Steps 3–6 have no records yet: honestly not started, with no checks to show.
+    for (i, name) in STEP_NAMES.iter().enumerate().skip(2) {
         steps.push(Step {
             step: i as u8 + 1,
             name,
@@ -128,6 +136,52 @@ fn scope_step(facts: &ModelFacts<'_>) -> Step {
     }
 }
 
+fn threats_step(facts: &ModelFacts<'_>) -> Step {
+    let untargeted: Vec<String> = facts
+        .assets
+        .iter()
+        .filter(|a| a.fields.in_scope && a.fields.classification.is_some_and(|c| c.is_sensitive()))
+        .filter(|a| !facts.tree_targets.contains(&a.id))
+        .map(|a| a.id.to_string())
+        .collect();
+    let checks = vec![
+        Check {
+            id: "threats.has_actor",
+            ok: facts.actor_count > 0,
+            message: if facts.actor_count == 0 {
+                "no threat actor is described yet".into()
+            } else {
+                format!("{} threat actor(s)", facts.actor_count)
+            },
+            refs: Vec::new(),
+        },
+        Check {
+            id: "threats.sensitive_assets_targeted",
+            ok: untargeted.is_empty(),
+            message: if untargeted.is_empty() {
+                "every in-scope confidential or restricted asset is the target of an attack tree"
+                    .into()
+            } else {
+                format!("{} in-scope confidential or restricted asset(s) are the target of no attack tree", untargeted.len())
+            },
+            refs: untargeted,
+        },
+    ];
+    let status = if facts.actor_count == 0 && facts.tree_count == 0 {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: 2,
+        name: STEP_NAMES[1],
+        status,
+        checks,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,7 +189,7 @@ mod tests {
 
     #[test]
     fn an_empty_model_has_not_started() {
-        let p = progress(&ModelFacts { assets: &[] });
+        let p = progress(&ModelFacts::default());
         assert_eq!(p.steps.len(), 6);
         assert!(p.steps.iter().all(|s| s.status == StepStatus::NotStarted));
         assert!(!p.steps[0].checks[0].ok);
@@ -150,6 +204,7 @@ mod tests {
 
         let p = progress(&ModelFacts {
             assets: &[good.clone(), bare.clone(), out.clone()],
+            ..Default::default()
         });
         assert_eq!(p.steps[0].status, StepStatus::InProgress);
         let failing: Vec<_> = p.steps[0].checks.iter().filter(|c| !c.ok).collect();
@@ -158,6 +213,7 @@ mod tests {
 
         let p = progress(&ModelFacts {
             assets: &[good, out],
+            ..Default::default()
         });
         assert_eq!(p.steps[0].status, StepStatus::Complete);
     }
@@ -165,8 +221,40 @@ mod tests {
     #[test]
     fn only_out_of_scope_assets_fail_the_first_check() {
         let out = asset(r#"{"name":"old","kind":"data","in_scope":false}"#);
-        let p = progress(&ModelFacts { assets: &[out] });
+        let p = progress(&ModelFacts {
+            assets: &[out],
+            ..Default::default()
+        });
         assert_eq!(p.steps[0].status, StepStatus::InProgress);
         assert!(!p.steps[0].checks[0].ok);
+    }
+
+    #[test]
+    fn threats_step_needs_an_actor_and_a_tree_on_every_sensitive_asset() {
+        let secret =
+            asset(r#"{"name":"db","kind":"data","classification":"restricted","owner":"dba"}"#);
+        let public = asset(
+            r#"{"name":"site","kind":"application","classification":"public","owner":"web"}"#,
+        );
+        let assets = [secret.clone(), public];
+        let p = progress(&ModelFacts {
+            assets: &assets,
+            ..Default::default()
+        });
+        assert_eq!(p.steps[1].status, StepStatus::NotStarted);
+        let p = progress(&ModelFacts {
+            assets: &assets,
+            actor_count: 1,
+            ..Default::default()
+        });
+        assert_eq!(p.steps[1].status, StepStatus::InProgress);
+        assert_eq!(p.steps[1].checks[1].refs, [secret.id.to_string()]);
+        let p = progress(&ModelFacts {
+            assets: &assets,
+            actor_count: 1,
+            tree_count: 1,
+            tree_targets: HashSet::from([secret.id]),
+        });
+        assert_eq!(p.steps[1].status, StepStatus::Complete);
     }
 }

@@ -359,6 +359,16 @@ pub fn delete(
                 children.join(", ")
             )));
         }
+        let trees: Vec<String> = crate::schema::attack_trees::table
+            .filter(crate::schema::attack_trees::target_asset_id.eq(id.to_string()))
+            .select(crate::schema::attack_trees::id)
+            .load(conn)?;
+        if !trees.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "asset {id} is the target of attack trees; retarget or delete them first: {}",
+                trees.join(", ")
+            )));
+        }
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
         audit::record(
             conn,

@@ -207,3 +207,16 @@ where
         }
     }
 }
+
+/// Runs the same statement on whichever backend the connection is, for the
+/// few statements diesel cannot build on the enum (multi-row inserts,
+/// `ON CONFLICT`, `FOR UPDATE`). Each arm is type-checked on its backend.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod assets;
+pub mod attack_trees;
 pub mod audit;
 pub mod db;
 mod error;
@@ -13,6 +14,7 @@ pub mod page;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod threat_actors;
 mod time;
 
 pub use db::{Backend, DbConn, Store};

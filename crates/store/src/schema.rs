@@ -115,4 +115,57 @@ diesel::allow_tables_to_appear_in_same_query!(
     assets,
     audit_events,
     idempotency_keys,
+    threat_actors,
+    attack_trees,
+    attack_tree_nodes,
 );
+
+diesel::table! {
+    threat_actors (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        origin -> Text,
+        category -> Text,
+        intent -> Text,
+        motivation -> Nullable<Text>,
+        skill -> Nullable<Text>,
+        resources -> Nullable<Text>,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attack_trees (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        goal -> Nullable<Text>,
+        target_asset_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attack_tree_nodes (id) {
+        id -> Text,
+        tree_id -> Text,
+        parent_id -> Nullable<Text>,
+        link -> Text,
+        position -> Integer,
+        kind -> Text,
+        label -> Text,
+        cost -> Nullable<Double>,
+        probability -> Nullable<Double>,
+        time -> Nullable<Double>,
+        skill -> Nullable<Double>,
+        possible -> Nullable<Bool>,
+        step -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+    }
+}

@@ -9,11 +9,13 @@ use crate::error::ApiError;
 
 pub mod api_keys;
 pub mod assets;
+pub mod attack_trees;
 pub mod audit;
 pub mod models;
 pub mod ops;
 pub mod progress;
 pub mod scoring;
+pub mod threat_actors;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
 pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -35,4 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     progress::configure(cfg);
     scoring::configure(cfg);
+    threat_actors::configure(cfg);
+    attack_trees::configure(cfg);
 }

@@ -7,7 +7,10 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::resource;
+use palisade_domain::ids::ModelId;
+use palisade_store::{assets, attack_trees, threat_actors};
+
+use super::{path_id, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/models/{model_id}/progress").route(web::get().to(get_progress)));
@@ -23,6 +26,22 @@ pub async fn get_progress(
     auth: Auth,
     model_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = super::assets::all_assets(&state, &auth, &model_id).await?;
-    Ok(HttpResponse::Ok().json(progress::progress(&ModelFacts { assets: &all })))
+    let model: ModelId = path_id(&model_id)?;
+    let org = auth.org.id;
+    let (assets, actor_count, tree_count, targets) = state
+        .db(move |c| {
+            let assets = assets::all_in_model(c, org, model)?;
+            let actors = threat_actors::count_in_model(c, model)?;
+            let trees = attack_trees::count_in_model(c, model)?;
+            let targets = attack_trees::targets_in_model(c, model)?;
+            Ok((assets, actors, trees, targets))
+        })
+        .await?;
+    let facts = ModelFacts {
+        assets: &assets,
+        actor_count: usize::try_from(actor_count).unwrap_or(0),
+        tree_count: usize::try_from(tree_count).unwrap_or(0),
+        tree_targets: targets.iter().filter_map(|t| t.parse().ok()).collect(),
+    };
+    Ok(HttpResponse::Ok().json(progress::progress(&facts)))
 }

@@ -1,0 +1,273 @@
+//! Step 2: threat actors.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::{ModelId, OrgId, ThreatActorId};
+use palisade_domain::threat_actor::{
+    ActorCategory, Intent, Origin, SkillLevel, ThreatActor, ThreatActorFields,
+};
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::threat_actors;
+use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = threat_actors, treat_none_as_null = true)]
+struct ActorRow {
+    id: String,
+    model_id: String,
+    name: String,
+    origin: String,
+    category: String,
+    intent: String,
+    motivation: Option<String>,
+    skill: Option<String>,
+    resources: Option<String>,
+    description: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ActorRow {
+    fn new(a: &ThreatActor) -> Self {
+        let f = &a.fields;
+        ActorRow {
+            id: a.id.to_string(),
+            model_id: a.model_id.to_string(),
+            name: f.name.clone(),
+            origin: f.origin.as_str().into(),
+            category: f.category.as_str().into(),
+            intent: f.intent.as_str().into(),
+            motivation: f.motivation.clone(),
+            skill: f.skill.map(|s| s.as_str().into()),
+            resources: f.resources.clone(),
+            description: f.description.clone(),
+            version: a.version,
+            created_at: a.created_at.naive_utc(),
+            updated_at: a.updated_at.naive_utc(),
+        }
+    }
+
+    fn into_actor(self) -> Result<ThreatActor, StoreError> {
+        Ok(ThreatActor {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: ThreatActorFields {
+                name: self.name,
+                origin: parse_enum(&self.origin, Origin::parse)?,
+                category: parse_enum(&self.category, ActorCategory::parse)?,
+                intent: parse_enum(&self.intent, Intent::parse)?,
+                motivation: self.motivation,
+                skill: self
+                    .skill
+                    .as_deref()
+                    .map(|s| parse_enum(s, SkillLevel::parse))
+                    .transpose()?,
+                resources: self.resources,
+                description: self.description,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: ThreatActorId,
+    before: Option<&ThreatActor>,
+    after: Option<&ThreatActor>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "threat_actor",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: ThreatActorFields,
+) -> Result<ThreatActor, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let record = ThreatActor {
+        id: ThreatActorId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        diesel::insert_into(threat_actors::table)
+            .values(ActorRow::new(&record))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Create,
+                record.id,
+                None,
+                Some(&record),
+            )?,
+        )
+    })?;
+    Ok(record)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: ThreatActorId,
+) -> Result<ThreatActor, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    threat_actors::table
+        .filter(threat_actors::id.eq(id.to_string()))
+        .filter(threat_actors::model_id.eq(model_id.to_string()))
+        .select(ActorRow::as_select())
+        .first(conn)?
+        .into_actor()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ActorFilter {
+    pub origin: Option<Origin>,
+    pub category: Option<ActorCategory>,
+    pub intent: Option<Intent>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &ActorFilter,
+    page: &PageRequest,
+) -> Result<Page<ThreatActor>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = threat_actors::table
+        .filter(threat_actors::model_id.eq(model_id.to_string()))
+        .select(ActorRow::as_select())
+        .order(threat_actors::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(o) = filter.origin {
+        query = query.filter(threat_actors::origin.eq(o.as_str()));
+    }
+    if let Some(c) = filter.category {
+        query = query.filter(threat_actors::category.eq(c.as_str()));
+    }
+    if let Some(i) = filter.intent {
+        query = query.filter(threat_actors::intent.eq(i.as_str()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(threat_actors::id.gt(after.clone()));
+    }
+    let rows: Vec<ActorRow> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ActorRow::into_actor)
+}
+
+/// Ids of the model's actors, for checking references from trees.
+pub fn ids_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<String>, StoreError> {
+    Ok(threat_actors::table
+        .filter(threat_actors::model_id.eq(model_id.to_string()))
+        .select(threat_actors::id)
+        .load(conn)?)
+}
+
+pub fn count_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<i64, StoreError> {
+    Ok(threat_actors::table
+        .filter(threat_actors::model_id.eq(model_id.to_string()))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ThreatActorId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&ThreatActor) -> Result<ThreatActorFields, StoreError>,
+) -> Result<ThreatActor, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let updated = ThreatActor {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            threat_actors::table
+                .filter(threat_actors::id.eq(id.to_string()))
+                .filter(threat_actors::version.eq(current.version)),
+        )
+        .set(ActorRow::new(&updated))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the threat actor was changed concurrently; retry".into(),
+            ));
+        }
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Deleting an actor unlinks it from attack-tree leaves (they stay).
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ThreatActorId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        diesel::update(
+            crate::schema::attack_tree_nodes::table
+                .filter(crate::schema::attack_tree_nodes::actor_id.eq(id.to_string())),
+        )
+        .set(crate::schema::attack_tree_nodes::actor_id.eq(None::<String>))
+        .execute(conn)?;
+        diesel::delete(threat_actors::table.filter(threat_actors::id.eq(id.to_string())))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
+    })
+}
