@@ -108,6 +108,20 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
                     let (field, message) = name_field(&path, &inner.to_string());
                     Err(ApiError::field(&field, message))
                 }
+                // serde_json reports a wrong type for an enum (a number where
+                // a name is expected) as a syntax error: tell them apart by
+                // whether the body is JSON at all.
+                _ if serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok() => {
+                    let field = if path == "." {
+                        "body".to_string()
+                    } else {
+                        path
+                    };
+                    Err(ApiError::field(
+                        &field,
+                        "has the wrong type: expected one of the values this field takes",
+                    ))
+                }
                 _ => Err(ApiError::MalformedRequest {
                     detail: format!("the body is not valid JSON: {inner}"),
                     field: None,
@@ -270,6 +284,8 @@ mod tests {
         let wrong_type =
             parse_json::<AssetFields>(br#"{"name":"a","kind":"data","tags":[1]}"#).unwrap_err();
         assert_eq!(field_of(wrong_type), "tags[0]");
+        let enum_as_number = parse_json::<AssetFields>(br#"{"name":"a","kind":7}"#).unwrap_err();
+        assert_eq!(field_of(enum_as_number), "kind");
         let not_object = parse_json::<AssetFields>(b"[]").unwrap_err();
         assert_eq!(field_of(not_object), "body");
     }
