@@ -50,6 +50,24 @@ impl Versioned for palisade_domain::tree::AttackTree {
     }
 }
 
+impl Versioned for palisade_domain::environment::TrustZone {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for palisade_domain::environment::Party {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for palisade_domain::environment::Interaction {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Versioned for palisade_domain::tree::TreeNode {
     fn version(&self) -> i64 {
         self.version

@@ -49,3 +49,5 @@ id_type!(AuditEventId);
 id_type!(ThreatActorId);
 id_type!(AttackTreeId);
 id_type!(NodeId);
+id_type!(PartyId);
+id_type!(InteractionId);

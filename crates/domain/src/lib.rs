@@ -39,6 +39,7 @@ pub mod asset;
 pub mod asset_tree;
 pub mod audit;
 pub mod diagram;
+pub mod environment;
 pub mod ids;
 pub mod model;
 pub mod org;

@@ -48,6 +48,10 @@ pub struct ModelFacts<'a> {
     pub tree_count: usize,
     /// Assets some attack tree targets.
     pub tree_targets: HashSet<AssetId>,
+    /// Trust zones, parties and interactions together.
+    pub environment_records: usize,
+    /// Step 3's checks (`environment::checks`).
+    pub environment_checks: Vec<Check>,
 }
 
 pub const STEP_NAMES: [&str; 6] = [
@@ -60,9 +64,13 @@ pub const STEP_NAMES: [&str; 6] = [
 ];
 
 pub fn progress(facts: &ModelFacts<'_>) -> Progress {
-    let mut steps = vec![scope_step(facts), threats_step(facts)];
-    // Steps 3–6 have no records yet: honestly not started, with no checks to show.
-    for (i, name) in STEP_NAMES.iter().enumerate().skip(2) {
+    let mut steps = vec![
+        scope_step(facts),
+        threats_step(facts),
+        environment_step(facts),
+    ];
+    // Steps 4–6 have no records yet: honestly not started, with no checks to show.
+    for (i, name) in STEP_NAMES.iter().enumerate().skip(3) {
         steps.push(Step {
             step: i as u8 + 1,
             name,
@@ -131,6 +139,23 @@ fn scope_step(facts: &ModelFacts<'_>) -> Step {
     Step {
         step: 1,
         name: STEP_NAMES[0],
+        status,
+        checks,
+    }
+}
+
+fn environment_step(facts: &ModelFacts<'_>) -> Step {
+    let checks = facts.environment_checks.clone();
+    let status = if facts.environment_records == 0 {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: 3,
+        name: STEP_NAMES[2],
         status,
         checks,
     }
@@ -254,6 +279,7 @@ mod tests {
             actor_count: 1,
             tree_count: 1,
             tree_targets: HashSet::from([secret.id]),
+            ..Default::default()
         });
         assert_eq!(p.steps[1].status, StepStatus::Complete);
     }

@@ -344,6 +344,7 @@ pub fn delete(
     model_id: ModelId,
     id: AssetId,
     expected_version: Option<i64>,
+    cascade: bool,
 ) -> Result<(), StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
@@ -369,6 +370,15 @@ pub fn delete(
                 trees.join(", ")
             )));
         }
+        let using = crate::interactions::using_asset(conn, &id.to_string())?;
+        crate::interactions::remove_users(
+            conn,
+            actor,
+            model_id,
+            &format!("asset {id}"),
+            &using,
+            cascade,
+        )?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
         audit::record(
             conn,

@@ -8,14 +8,17 @@ pub mod audit;
 pub mod db;
 mod error;
 pub mod idempotency;
+pub mod interactions;
 pub mod models;
 pub mod orgs;
 pub mod page;
+pub mod parties;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat_actors;
 mod time;
+pub mod trust_zones;
 
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;

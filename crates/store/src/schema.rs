@@ -118,6 +118,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     threat_actors,
     attack_trees,
     attack_tree_nodes,
+    parties,
+    party_assets,
+    interactions,
+    interaction_data_assets,
 );
 
 diesel::table! {
@@ -167,5 +171,58 @@ diesel::table! {
         possible -> Nullable<Bool>,
         step -> Nullable<Text>,
         actor_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    parties (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        kind -> Text,
+        trust_level -> Text,
+        trust_zone_id -> Nullable<Text>,
+        services -> Text,
+        data_processing_agreement -> Nullable<Bool>,
+        last_assessment_date -> Nullable<Date>,
+        last_assessment_result -> Nullable<Text>,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    party_assets (party_id, asset_id) {
+        party_id -> Text,
+        asset_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    interactions (id) {
+        id -> Text,
+        model_id -> Text,
+        source_asset_id -> Nullable<Text>,
+        source_party_id -> Nullable<Text>,
+        destination_asset_id -> Nullable<Text>,
+        destination_party_id -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        protocol -> Nullable<Text>,
+        authenticated -> Bool,
+        encrypted -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interaction_data_assets (interaction_id, asset_id) {
+        interaction_id -> Text,
+        asset_id -> Text,
+        position -> Integer,
     }
 }

@@ -318,11 +318,11 @@ both_backends!(asset_containment_stays_a_tree, |store| {
 
     // A container cannot be deleted while it holds assets; once emptied it can.
     assert!(matches!(
-        assets::delete(&mut conn, &acme, model.id, svc.id, None),
+        assets::delete(&mut conn, &acme, model.id, svc.id, None, false),
         Err(StoreError::Conflict(_))
     ));
-    assets::delete(&mut conn, &acme, model.id, data.id, None).unwrap();
-    assets::delete(&mut conn, &acme, model.id, svc.id, None).unwrap();
+    assets::delete(&mut conn, &acme, model.id, data.id, None, false).unwrap();
+    assets::delete(&mut conn, &acme, model.id, svc.id, None, false).unwrap();
 
     // Deleting a model takes its whole asset tree with it.
     let a = assets::create(
@@ -387,7 +387,7 @@ both_backends!(every_change_is_audited_with_before_and_after, |store| {
         })
     })
     .unwrap();
-    assets::delete(&mut conn, &acme, model.id, asset.id, None).unwrap();
+    assets::delete(&mut conn, &acme, model.id, asset.id, None, false).unwrap();
 
     let filter = AuditFilter {
         model_id: Some(model.id),

@@ -212,11 +212,13 @@ pub async fn update_asset(
     Ok(versioned(&asset))
 }
 
-/// Delete an asset; refused (409) while other assets sit inside it.
+/// Delete an asset; refused (409) while other assets sit inside it or attack
+/// trees target it, and while interactions use it unless `cascade=true`.
 #[utoipa::path(delete, path = "/api/v1/models/{model_id}/assets/{asset_id}", operation_id = "deleteAsset", tag = "scope",
     params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
            ("asset_id" = uuid::Uuid, Path, description = "The asset's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
+           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412"),
+           super::environment::DeleteParams),
     responses((status = 204, description = "The asset is deleted"),
               (status = 409, description = "Other assets sit inside this one", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -225,11 +227,21 @@ pub async fn delete_asset(
     Editor(auth): Editor,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
+    query: StrictQuery<super::environment::DeleteParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (model, id) = ids(&path)?;
     let actor = auth.actor();
     state
-        .db(move |c| assets::delete(c, &actor, model, id, if_match.0))
+        .db(move |c| {
+            assets::delete(
+                c,
+                &actor,
+                model,
+                id,
+                if_match.0,
+                query.0.cascade.unwrap_or(false),
+            )
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod attack_trees;
 pub mod audit;
+pub mod environment;
 pub mod models;
 pub mod ops;
 pub mod progress;
@@ -39,4 +40,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     scoring::configure(cfg);
     threat_actors::configure(cfg);
     attack_trees::configure(cfg);
+    environment::configure(cfg);
 }

@@ -7,8 +7,9 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+use palisade_domain::environment::{self, EnvironmentFacts};
 use palisade_domain::ids::ModelId;
-use palisade_store::{assets, attack_trees, threat_actors};
+use palisade_store::{assets, attack_trees, interactions, parties, threat_actors, trust_zones};
 
 use super::{path_id, resource};
 
@@ -28,20 +29,34 @@ pub async fn get_progress(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let org = auth.org.id;
-    let (assets, actor_count, tree_count, targets) = state
+    let (assets, actor_count, tree_count, targets, (zones, parties, interactions)) = state
         .db(move |c| {
             let assets = assets::all_in_model(c, org, model)?;
             let actors = threat_actors::count_in_model(c, model)?;
             let trees = attack_trees::count_in_model(c, model)?;
             let targets = attack_trees::targets_in_model(c, model)?;
-            Ok((assets, actors, trees, targets))
+            let environment = (
+                trust_zones::all_in_model(c, model)?,
+                parties::all_in_model(c, model)?,
+                interactions::all_in_model(c, model)?,
+            );
+            Ok((assets, actors, trees, targets, environment))
         })
         .await?;
+    let environment_checks = environment::checks(&EnvironmentFacts {
+        assets: &assets,
+        zones: &zones,
+        parties: &parties,
+        interactions: &interactions,
+        today: chrono::Utc::now().date_naive(),
+    });
     let facts = ModelFacts {
         assets: &assets,
         actor_count: usize::try_from(actor_count).unwrap_or(0),
         tree_count: usize::try_from(tree_count).unwrap_or(0),
         tree_targets: targets.iter().filter_map(|t| t.parse().ok()).collect(),
+        environment_records: zones.len() + parties.len() + interactions.len(),
+        environment_checks,
     };
     Ok(HttpResponse::Ok().json(progress::progress(&facts)))
 }

@@ -1,0 +1,507 @@
+//! Step 3: interactions — data flows between parties and assets. Whether a
+//! flow crosses a trust boundary is derived on every read, from the zones
+//! its ends sit in now.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::asset::AssetKind;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::environment::{crosses_boundary, Endpoint, Interaction, InteractionFields};
+use palisade_domain::ids::{InteractionId, ModelId, OrgId, TrustZoneId};
+use palisade_domain::ValidationErrors;
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::{assets, interaction_data_assets, interactions, parties};
+use crate::{audit, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = interactions, treat_none_as_null = true)]
+struct InteractionRow {
+    id: String,
+    model_id: String,
+    source_asset_id: Option<String>,
+    source_party_id: Option<String>,
+    destination_asset_id: Option<String>,
+    destination_party_id: Option<String>,
+    purpose: Option<String>,
+    protocol: Option<String>,
+    authenticated: bool,
+    encrypted: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl InteractionRow {
+    fn new(i: &Interaction) -> Self {
+        let f = &i.fields;
+        InteractionRow {
+            id: i.id.to_string(),
+            model_id: i.model_id.to_string(),
+            source_asset_id: f.source.asset_id.map(|a| a.to_string()),
+            source_party_id: f.source.party_id.map(|p| p.to_string()),
+            destination_asset_id: f.destination.asset_id.map(|a| a.to_string()),
+            destination_party_id: f.destination.party_id.map(|p| p.to_string()),
+            purpose: f.purpose.clone(),
+            protocol: f.protocol.clone(),
+            authenticated: f.authenticated,
+            encrypted: f.encrypted,
+            version: i.version,
+            created_at: i.created_at.naive_utc(),
+            updated_at: i.updated_at.naive_utc(),
+        }
+    }
+}
+
+/// Zones of every asset and party of a model, to derive boundary crossings.
+struct Zones {
+    assets: HashMap<String, Option<String>>,
+    parties: HashMap<String, Option<String>>,
+}
+
+impl Zones {
+    fn load(conn: &mut DbConn, model_id: ModelId) -> Result<Zones, StoreError> {
+        let m = model_id.to_string();
+        Ok(Zones {
+            assets: assets::table
+                .filter(assets::model_id.eq(&m))
+                .select((assets::id, assets::trust_zone_id))
+                .load::<(String, Option<String>)>(conn)?
+                .into_iter()
+                .collect(),
+            parties: parties::table
+                .filter(parties::model_id.eq(&m))
+                .select((parties::id, parties::trust_zone_id))
+                .load::<(String, Option<String>)>(conn)?
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    fn of(&self, end: &Endpoint) -> Option<TrustZoneId> {
+        let zone = match (end.asset_id, end.party_id) {
+            (Some(a), _) => self.assets.get(&a.to_string()).cloned().flatten(),
+            (_, Some(p)) => self.parties.get(&p.to_string()).cloned().flatten(),
+            _ => None,
+        };
+        zone.and_then(|z| z.parse().ok())
+    }
+}
+
+fn endpoint(asset: &Option<String>, party: &Option<String>) -> Result<Endpoint, StoreError> {
+    Ok(Endpoint {
+        asset_id: asset.as_deref().map(parse_id).transpose()?,
+        party_id: party.as_deref().map(parse_id).transpose()?,
+    })
+}
+
+fn assemble(
+    conn: &mut DbConn,
+    rows: Vec<InteractionRow>,
+    zones: &Zones,
+) -> Result<Vec<Interaction>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut carried: HashMap<String, Vec<(i32, String)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(String, String, i32)> = interaction_data_assets::table
+            .filter(interaction_data_assets::interaction_id.eq_any(chunk))
+            .select((
+                interaction_data_assets::interaction_id,
+                interaction_data_assets::asset_id,
+                interaction_data_assets::position,
+            ))
+            .load(conn)?;
+        for (i, a, pos) in found {
+            carried.entry(i).or_default().push((pos, a));
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            let mut data = carried.remove(&r.id).unwrap_or_default();
+            data.sort();
+            let source = endpoint(&r.source_asset_id, &r.source_party_id)?;
+            let destination = endpoint(&r.destination_asset_id, &r.destination_party_id)?;
+            Ok(Interaction {
+                id: parse_id(&r.id)?,
+                model_id: parse_id(&r.model_id)?,
+                crosses_trust_boundary: crosses_boundary(
+                    (source, zones.of(&source)),
+                    (destination, zones.of(&destination)),
+                ),
+                fields: InteractionFields {
+                    source,
+                    destination,
+                    purpose: r.purpose,
+                    protocol: r.protocol,
+                    data_asset_ids: data
+                        .iter()
+                        .map(|(_, a)| parse_id(a))
+                        .collect::<Result<_, _>>()?,
+                    authenticated: r.authenticated,
+                    encrypted: r.encrypted,
+                },
+                version: r.version,
+                created_at: time::utc(r.created_at),
+                updated_at: time::utc(r.updated_at),
+            })
+        })
+        .collect()
+}
+
+/// Both ends and every carried asset belong to the model; carried assets are data.
+fn check_references(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    f: &InteractionFields,
+) -> Result<(), StoreError> {
+    let m = model_id.to_string();
+    let mut e = ValidationErrors::new();
+    let asset_kinds: HashMap<String, String> = assets::table
+        .filter(assets::model_id.eq(&m))
+        .select((assets::id, assets::kind))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let party_ids: HashSet<String> = parties::table
+        .filter(parties::model_id.eq(&m))
+        .select(parties::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    for (name, end) in [("source", &f.source), ("destination", &f.destination)] {
+        if let Some(a) = end.asset_id {
+            if !asset_kinds.contains_key(&a.to_string()) {
+                e.add(
+                    format!("{name}.asset_id"),
+                    format!("no asset {a} in this model"),
+                );
+            }
+        }
+        if let Some(p) = end.party_id {
+            if !party_ids.contains(&p.to_string()) {
+                e.add(
+                    format!("{name}.party_id"),
+                    format!("no party {p} in this model"),
+                );
+            }
+        }
+    }
+    for (i, a) in f.data_asset_ids.iter().enumerate() {
+        match asset_kinds.get(&a.to_string()) {
+            None => e.add(
+                format!("data_asset_ids[{i}]"),
+                format!("no asset {a} in this model"),
+            ),
+            Some(kind) if kind != AssetKind::Data.as_str() => e.add(
+                format!("data_asset_ids[{i}]"),
+                format!("asset {a} is of kind {kind}, not data"),
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(e.finish()?)
+}
+
+fn write_data(conn: &mut DbConn, i: &Interaction) -> Result<(), StoreError> {
+    diesel::delete(
+        interaction_data_assets::table
+            .filter(interaction_data_assets::interaction_id.eq(i.id.to_string())),
+    )
+    .execute(conn)?;
+    let rows: Vec<_> = i
+        .fields
+        .data_asset_ids
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            (
+                interaction_data_assets::interaction_id.eq(i.id.to_string()),
+                interaction_data_assets::asset_id.eq(a.to_string()),
+                interaction_data_assets::position.eq(i32::try_from(k).unwrap_or(i32::MAX)),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let chunk = chunk.to_vec();
+        per_backend!(conn, |c| diesel::insert_into(
+            interaction_data_assets::table
+        )
+        .values(&chunk)
+        .execute(c))?;
+    }
+    Ok(())
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: InteractionId,
+    before: Option<&Interaction>,
+    after: Option<&Interaction>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "interaction",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+fn load_one(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    id: InteractionId,
+) -> Result<Interaction, StoreError> {
+    let row: InteractionRow = interactions::table
+        .filter(interactions::id.eq(id.to_string()))
+        .filter(interactions::model_id.eq(model_id.to_string()))
+        .select(InteractionRow::as_select())
+        .first(conn)?;
+    let zones = Zones::load(conn, model_id)?;
+    assemble(conn, vec![row], &zones)?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: InteractionFields,
+) -> Result<Interaction, StoreError> {
+    fields.validate()?;
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        check_references(conn, model_id, &fields)?;
+        let now = time::utc(time::now());
+        let draft = Interaction {
+            id: InteractionId::generate(),
+            model_id,
+            fields: fields.clone(),
+            crosses_trust_boundary: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        diesel::insert_into(interactions::table)
+            .values(InteractionRow::new(&draft))
+            .execute(conn)?;
+        write_data(conn, &draft)?;
+        let created = load_one(conn, model_id, draft.id)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Create,
+                created.id,
+                None,
+                Some(&created),
+            )?,
+        )?;
+        Ok(created)
+    })
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: InteractionId,
+) -> Result<Interaction, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    load_one(conn, model_id, id)
+}
+
+pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Interaction>, StoreError> {
+    let rows: Vec<InteractionRow> = interactions::table
+        .filter(interactions::model_id.eq(model_id.to_string()))
+        .select(InteractionRow::as_select())
+        .order(interactions::id.asc())
+        .load(conn)?;
+    let zones = Zones::load(conn, model_id)?;
+    assemble(conn, rows, &zones)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct InteractionFilter {
+    pub crosses_trust_boundary: Option<bool>,
+    pub authenticated: Option<bool>,
+    pub encrypted: Option<bool>,
+}
+
+/// Filters on the derived crossing, so the page is cut after deriving it.
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &InteractionFilter,
+    page: &PageRequest,
+) -> Result<Page<Interaction>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let matching: Vec<Interaction> = all_in_model(conn, model_id)?
+        .into_iter()
+        .filter(|i| {
+            filter
+                .crosses_trust_boundary
+                .is_none_or(|c| i.crosses_trust_boundary == c)
+        })
+        .filter(|i| {
+            filter
+                .authenticated
+                .is_none_or(|a| i.fields.authenticated == a)
+        })
+        .filter(|i| filter.encrypted.is_none_or(|e| i.fields.encrypted == e))
+        .filter(|i| {
+            page.after
+                .as_ref()
+                .is_none_or(|after| i.id.to_string() > *after)
+        })
+        .take(usize::try_from(page.limit + 1).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Page::from_rows(matching, page.limit, |i| i.id.to_string()))
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: InteractionId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&Interaction) -> Result<InteractionFields, StoreError>,
+) -> Result<Interaction, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        check_references(conn, model_id, &fields)?;
+        let draft = Interaction {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            interactions::table
+                .filter(interactions::id.eq(id.to_string()))
+                .filter(interactions::version.eq(current.version)),
+        )
+        .set(InteractionRow::new(&draft))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the interaction was changed concurrently; retry".into(),
+            ));
+        }
+        write_data(conn, &draft)?;
+        let updated = load_one(conn, model_id, id)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+fn delete_row(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    current: &Interaction,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        interaction_data_assets::table
+            .filter(interaction_data_assets::interaction_id.eq(current.id.to_string())),
+    )
+    .execute(conn)?;
+    diesel::delete(interactions::table.filter(interactions::id.eq(current.id.to_string())))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        change(
+            model_id,
+            AuditAction::Delete,
+            current.id,
+            Some(current),
+            None,
+        )?,
+    )
+}
+
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: InteractionId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        delete_row(conn, actor, model_id, &current)
+    })
+}
+
+/// Interactions that use an asset (as an end or as carried data).
+pub fn using_asset(conn: &mut DbConn, asset: &str) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = interactions::table
+        .filter(
+            interactions::source_asset_id
+                .eq(asset)
+                .or(interactions::destination_asset_id.eq(asset)),
+        )
+        .select(interactions::id)
+        .load(conn)?;
+    ids.extend(
+        interaction_data_assets::table
+            .filter(interaction_data_assets::asset_id.eq(asset))
+            .select(interaction_data_assets::interaction_id)
+            .load::<String>(conn)?,
+    );
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Before deleting something interactions use: refuse, naming them, or
+/// (with `cascade`) delete them first.
+pub(crate) fn remove_users(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    what: &str,
+    ids: &[String],
+    cascade: bool,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if !cascade {
+        return Err(StoreError::Conflict(format!(
+            "{what} is used by interactions {}; delete them first or pass ?cascade=true",
+            ids.join(", ")
+        )));
+    }
+    for id in ids {
+        let current = load_one(conn, model_id, parse_id(id)?)?;
+        delete_row(conn, actor, model_id, &current)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,381 @@
+//! Step 3: parties — customers, employees, partners, vendors, systems.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::environment::{Party, PartyFields, PartyKind, TrustLevel};
+use palisade_domain::ids::{ModelId, OrgId, PartyId, TrustZoneId};
+use palisade_domain::ValidationErrors;
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
+use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = parties, treat_none_as_null = true)]
+struct PartyRow {
+    id: String,
+    model_id: String,
+    name: String,
+    kind: String,
+    trust_level: String,
+    trust_zone_id: Option<String>,
+    services: String,
+    data_processing_agreement: Option<bool>,
+    last_assessment_date: Option<NaiveDate>,
+    last_assessment_result: Option<String>,
+    description: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl PartyRow {
+    fn new(p: &Party) -> Result<Self, StoreError> {
+        let f = &p.fields;
+        Ok(PartyRow {
+            id: p.id.to_string(),
+            model_id: p.model_id.to_string(),
+            name: f.name.clone(),
+            kind: f.kind.as_str().into(),
+            trust_level: f.trust_level.as_str().into(),
+            trust_zone_id: f.trust_zone_id.map(|z| z.to_string()),
+            services: serde_json::to_string(&f.services)?,
+            data_processing_agreement: f.data_processing_agreement,
+            last_assessment_date: f.last_assessment_date,
+            last_assessment_result: f.last_assessment_result.clone(),
+            description: f.description.clone(),
+            version: p.version,
+            created_at: p.created_at.naive_utc(),
+            updated_at: p.updated_at.naive_utc(),
+        })
+    }
+
+    fn into_party(self, accessible: Vec<String>) -> Result<Party, StoreError> {
+        Ok(Party {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: PartyFields {
+                name: self.name,
+                kind: parse_enum(&self.kind, PartyKind::parse)?,
+                trust_level: parse_enum(&self.trust_level, TrustLevel::parse)?,
+                trust_zone_id: self.trust_zone_id.as_deref().map(parse_id).transpose()?,
+                services: serde_json::from_str(&self.services)?,
+                accessible_asset_ids: accessible
+                    .iter()
+                    .map(|a| parse_id(a))
+                    .collect::<Result<_, _>>()?,
+                data_processing_agreement: self.data_processing_agreement,
+                last_assessment_date: self.last_assessment_date,
+                last_assessment_result: self.last_assessment_result,
+                description: self.description,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+fn with_assets(conn: &mut DbConn, rows: Vec<PartyRow>) -> Result<Vec<Party>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut links: HashMap<String, Vec<(i32, String)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(String, String, i32)> = party_assets::table
+            .filter(party_assets::party_id.eq_any(chunk))
+            .select((
+                party_assets::party_id,
+                party_assets::asset_id,
+                party_assets::position,
+            ))
+            .load(conn)?;
+        for (p, a, pos) in found {
+            links.entry(p).or_default().push((pos, a));
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            let mut assets = links.remove(&r.id).unwrap_or_default();
+            assets.sort();
+            r.into_party(assets.into_iter().map(|(_, a)| a).collect())
+        })
+        .collect()
+}
+
+fn check_references(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
+    let mut e = ValidationErrors::new();
+    if let Some(zone) = party.fields.trust_zone_id {
+        let n: i64 = trust_zones::table
+            .filter(trust_zones::id.eq(zone.to_string()))
+            .filter(trust_zones::model_id.eq(party.model_id.to_string()))
+            .count()
+            .get_result(conn)?;
+        if n == 0 {
+            e.add(
+                "trust_zone_id",
+                format!("no trust zone {zone} in this model"),
+            );
+        }
+    }
+    if !party.fields.accessible_asset_ids.is_empty() {
+        let wanted: Vec<String> = party
+            .fields
+            .accessible_asset_ids
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let mut found = HashSet::new();
+        for chunk in wanted.chunks(500) {
+            let ids: Vec<String> = assets::table
+                .filter(assets::id.eq_any(chunk))
+                .filter(assets::model_id.eq(party.model_id.to_string()))
+                .select(assets::id)
+                .load(conn)?;
+            found.extend(ids);
+        }
+        for (i, a) in wanted.iter().enumerate() {
+            if !found.contains(a) {
+                e.add(
+                    format!("accessible_asset_ids[{i}]"),
+                    format!("no asset {a} in this model"),
+                );
+            }
+        }
+    }
+    Ok(e.finish()?)
+}
+
+fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
+    diesel::delete(party_assets::table.filter(party_assets::party_id.eq(party.id.to_string())))
+        .execute(conn)?;
+    let rows: Vec<_> = party
+        .fields
+        .accessible_asset_ids
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                party_assets::party_id.eq(party.id.to_string()),
+                party_assets::asset_id.eq(a.to_string()),
+                party_assets::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let chunk = chunk.to_vec();
+        per_backend!(conn, |c| diesel::insert_into(party_assets::table)
+            .values(&chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: PartyId,
+    before: Option<&Party>,
+    after: Option<&Party>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "party",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: PartyFields,
+) -> Result<Party, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let party = Party {
+        id: PartyId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        check_references(conn, &party)?;
+        diesel::insert_into(parties::table)
+            .values(PartyRow::new(&party)?)
+            .execute(conn)?;
+        write_assets(conn, &party)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Create, party.id, None, Some(&party))?,
+        )
+    })?;
+    Ok(party)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: PartyId,
+) -> Result<Party, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let row: PartyRow = parties::table
+        .filter(parties::id.eq(id.to_string()))
+        .filter(parties::model_id.eq(model_id.to_string()))
+        .select(PartyRow::as_select())
+        .first(conn)?;
+    with_assets(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Party>, StoreError> {
+    let rows: Vec<PartyRow> = parties::table
+        .filter(parties::model_id.eq(model_id.to_string()))
+        .select(PartyRow::as_select())
+        .order(parties::id.asc())
+        .load(conn)?;
+    with_assets(conn, rows)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PartyFilter {
+    pub kind: Option<PartyKind>,
+    pub trust_level: Option<TrustLevel>,
+    pub trust_zone_id: Option<TrustZoneId>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &PartyFilter,
+    page: &PageRequest,
+) -> Result<Page<Party>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = parties::table
+        .filter(parties::model_id.eq(model_id.to_string()))
+        .select(PartyRow::as_select())
+        .order(parties::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(k) = filter.kind {
+        query = query.filter(parties::kind.eq(k.as_str()));
+    }
+    if let Some(t) = filter.trust_level {
+        query = query.filter(parties::trust_level.eq(t.as_str()));
+    }
+    if let Some(z) = filter.trust_zone_id {
+        query = query.filter(parties::trust_zone_id.eq(z.to_string()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(parties::id.gt(after.clone()));
+    }
+    let rows: Vec<PartyRow> = query.load(conn)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
+    let next_after = page.next_after.clone();
+    Ok(Page {
+        items: with_assets(conn, page.items)?,
+        next_after,
+    })
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: PartyId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&Party) -> Result<PartyFields, StoreError>,
+) -> Result<Party, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let updated = Party {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        check_references(conn, &updated)?;
+        let n = diesel::update(
+            parties::table
+                .filter(parties::id.eq(id.to_string()))
+                .filter(parties::version.eq(current.version)),
+        )
+        .set(PartyRow::new(&updated)?)
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the party was changed concurrently; retry".into(),
+            ));
+        }
+        write_assets(conn, &updated)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Refused while interactions use the party, unless `cascade` deletes them too.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: PartyId,
+    expected_version: Option<i64>,
+    cascade: bool,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let pid = id.to_string();
+        let using: Vec<String> = interactions::table
+            .filter(
+                interactions::source_party_id
+                    .eq(&pid)
+                    .or(interactions::destination_party_id.eq(&pid)),
+            )
+            .select(interactions::id)
+            .order(interactions::id.asc())
+            .load(conn)?;
+        crate::interactions::remove_users(
+            conn,
+            actor,
+            model_id,
+            &format!("party {id}"),
+            &using,
+            cascade,
+        )?;
+        diesel::delete(parties::table.filter(parties::id.eq(&pid))).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
+    })
+}

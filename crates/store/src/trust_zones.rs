@@ -1,0 +1,225 @@
+//! Step 3: trust zones.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::environment::{TrustZone, TrustZoneFields};
+use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::trust_zones;
+use crate::{audit, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = trust_zones, treat_none_as_null = true)]
+struct ZoneRow {
+    id: String,
+    model_id: String,
+    name: String,
+    trust_rating: i32,
+    description: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ZoneRow {
+    fn new(z: &TrustZone) -> Self {
+        ZoneRow {
+            id: z.id.to_string(),
+            model_id: z.model_id.to_string(),
+            name: z.fields.name.clone(),
+            trust_rating: i32::try_from(z.fields.trust_rating).unwrap_or(0),
+            description: z.fields.description.clone(),
+            version: z.version,
+            created_at: z.created_at.naive_utc(),
+            updated_at: z.updated_at.naive_utc(),
+        }
+    }
+
+    fn into_zone(self) -> Result<TrustZone, StoreError> {
+        Ok(TrustZone {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: TrustZoneFields {
+                name: self.name,
+                trust_rating: i64::from(self.trust_rating),
+                description: self.description,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: TrustZoneId,
+    before: Option<&TrustZone>,
+    after: Option<&TrustZone>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "trust_zone",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: TrustZoneFields,
+) -> Result<TrustZone, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let zone = TrustZone {
+        id: TrustZoneId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        diesel::insert_into(trust_zones::table)
+            .values(ZoneRow::new(&zone))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Create, zone.id, None, Some(&zone))?,
+        )
+    })?;
+    Ok(zone)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: TrustZoneId,
+) -> Result<TrustZone, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    trust_zones::table
+        .filter(trust_zones::id.eq(id.to_string()))
+        .filter(trust_zones::model_id.eq(model_id.to_string()))
+        .select(ZoneRow::as_select())
+        .first(conn)?
+        .into_zone()
+}
+
+pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<TrustZone>, StoreError> {
+    trust_zones::table
+        .filter(trust_zones::model_id.eq(model_id.to_string()))
+        .select(ZoneRow::as_select())
+        .order(trust_zones::id.asc())
+        .load::<ZoneRow>(conn)?
+        .into_iter()
+        .map(ZoneRow::into_zone)
+        .collect()
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    page: &PageRequest,
+) -> Result<Page<TrustZone>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = trust_zones::table
+        .filter(trust_zones::model_id.eq(model_id.to_string()))
+        .select(ZoneRow::as_select())
+        .order(trust_zones::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(trust_zones::id.gt(after.clone()));
+    }
+    let rows: Vec<ZoneRow> = query.load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ZoneRow::into_zone)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: TrustZoneId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&TrustZone) -> Result<TrustZoneFields, StoreError>,
+) -> Result<TrustZone, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let updated = TrustZone {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            trust_zones::table
+                .filter(trust_zones::id.eq(id.to_string()))
+                .filter(trust_zones::version.eq(current.version)),
+        )
+        .set(ZoneRow::new(&updated))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the trust zone was changed concurrently; retry".into(),
+            ));
+        }
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Assets and parties in the zone are left in no zone.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: TrustZoneId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        use crate::schema::{assets, parties};
+        diesel::update(assets::table.filter(assets::trust_zone_id.eq(id.to_string())))
+            .set(assets::trust_zone_id.eq(None::<String>))
+            .execute(conn)?;
+        diesel::update(parties::table.filter(parties::trust_zone_id.eq(id.to_string())))
+            .set(parties::trust_zone_id.eq(None::<String>))
+            .execute(conn)?;
+        diesel::delete(trust_zones::table.filter(trust_zones::id.eq(id.to_string())))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
+    })
+}
