@@ -68,6 +68,18 @@ impl Versioned for palisade_domain::environment::Interaction {
     }
 }
 
+impl Versioned for palisade_domain::threat::Threat {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for palisade_domain::threat::Control {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Versioned for palisade_domain::tree::TreeNode {
     fn version(&self) -> i64 {
         self.version

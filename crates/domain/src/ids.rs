@@ -51,3 +51,5 @@ id_type!(AttackTreeId);
 id_type!(NodeId);
 id_type!(PartyId);
 id_type!(InteractionId);
+id_type!(ThreatId);
+id_type!(ControlId);

@@ -48,6 +48,7 @@ pub mod role;
 pub mod scope;
 pub mod scoring;
 pub mod severity;
+pub mod threat;
 pub mod threat_actor;
 pub mod tree;
 pub mod validation;

@@ -379,6 +379,7 @@ pub fn delete(
             &using,
             cascade,
         )?;
+        crate::links::forget_targets(conn, &[id.to_string()])?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
         audit::record(
             conn,

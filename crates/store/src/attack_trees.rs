@@ -400,6 +400,10 @@ fn sync_rows(conn: &mut DbConn, old: &[NodeRow], new: &[NodeRow]) -> Result<(), 
         .map(|r| r.id.as_str())
         .filter(|id| !new_ids.contains(id))
         .collect();
+    crate::links::forget_targets(
+        conn,
+        &gone.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+    )?;
     for chunk in gone.chunks(500) {
         diesel::delete(attack_tree_nodes::table.filter(attack_tree_nodes::id.eq_any(chunk)))
             .execute(conn)?;
@@ -673,6 +677,11 @@ pub fn delete(
         let row = load_tree_row(conn, actor.org_id, model_id, id)?;
         check_version(row.version, expected_version)?;
         let before = row.summary(load_rows(conn, &row.id)?.len())?;
+        let nodes: Vec<String> = load_rows(conn, &row.id)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        crate::links::forget_targets(conn, &nodes)?;
         diesel::delete(attack_tree_nodes::table.filter(attack_tree_nodes::tree_id.eq(&row.id)))
             .execute(conn)?;
         diesel::delete(attack_trees::table.filter(attack_trees::id.eq(&row.id))).execute(conn)?;

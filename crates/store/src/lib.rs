@@ -5,10 +5,12 @@ pub mod api_keys;
 pub mod assets;
 pub mod attack_trees;
 pub mod audit;
+pub mod controls;
 pub mod db;
 mod error;
 pub mod idempotency;
 pub mod interactions;
+mod links;
 pub mod models;
 pub mod orgs;
 pub mod page;
@@ -17,6 +19,7 @@ mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat_actors;
+pub mod threats;
 mod time;
 pub mod trust_zones;
 
@@ -43,4 +46,8 @@ pub(crate) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, StoreError> {
 
 pub(crate) fn parse_enum<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown value {value:?}")))
+}
+
+pub(crate) fn parse_ids<T: std::str::FromStr>(ids: Vec<String>) -> Result<Vec<T>, StoreError> {
+    ids.iter().map(|s| parse_id(s)).collect()
 }

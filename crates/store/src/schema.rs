@@ -106,6 +106,7 @@ diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(models -> organizations (org_id));
 diesel::joinable!(assets -> models (model_id));
 diesel::joinable!(trust_zones -> models (model_id));
+diesel::joinable!(attack_tree_nodes -> attack_trees (tree_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -122,6 +123,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     party_assets,
     interactions,
     interaction_data_assets,
+    threats,
+    controls,
+    record_links,
 );
 
 diesel::table! {
@@ -223,6 +227,46 @@ diesel::table! {
     interaction_data_assets (interaction_id, asset_id) {
         interaction_id -> Text,
         asset_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    threats (id) {
+        id -> Text,
+        model_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        stride -> Text,
+        method -> Text,
+        assessment -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    controls (id) {
+        id -> Text,
+        model_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        control_type -> Text,
+        category -> Text,
+        status -> Text,
+        effectiveness -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    record_links (owner_id, kind, target_id) {
+        owner_id -> Text,
+        kind -> Text,
+        target_id -> Text,
         position -> Integer,
     }
 }

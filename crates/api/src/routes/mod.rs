@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::ApiError;
 
+pub mod analysis;
 pub mod api_keys;
 pub mod assets;
 pub mod attack_trees;
@@ -41,4 +42,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     threat_actors::configure(cfg);
     attack_trees::configure(cfg);
     environment::configure(cfg);
+    analysis::configure(cfg);
 }

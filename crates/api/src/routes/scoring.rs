@@ -8,6 +8,7 @@ use palisade_domain::scoring::fair::FairInput;
 use palisade_domain::scoring::nist::NistInput;
 use palisade_domain::scoring::owasp::OwaspInput;
 use palisade_domain::scoring::{Assessment, Method, ScoreResult};
+use palisade_domain::threat::{ThreatAssessment, TreeAssessment};
 use serde_json::Value;
 
 use crate::auth::Auth;
@@ -67,9 +68,16 @@ pub fn score_json(method: Option<Method>, body: Value) -> Result<ScoreResult, Ap
         }
     };
     fields.remove("method");
-    // Parse the method's own input type directly, so errors keep their field paths.
+    Ok(parse_stateless(method, fields)?.score()?)
+}
+
+/// The method's own input type, parsed directly so errors keep their paths.
+fn parse_stateless(
+    method: Method,
+    fields: serde_json::Map<String, Value>,
+) -> Result<Assessment, ApiError> {
     let bytes = serde_json::to_vec(&fields).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let assessment = match method {
+    Ok(match method {
         Method::Owasp => Assessment::Owasp(Box::new(parse_json(&bytes)?)),
         Method::Cvss31 => Assessment::Cvss31(parse_json(&bytes)?),
         Method::Cvss40 => Assessment::Cvss40(parse_json(&bytes)?),
@@ -82,8 +90,57 @@ pub fn score_json(method: Option<Method>, body: Value) -> Result<ScoreResult, Ap
                 "attack_tree is scored on a stored attack tree, not here",
             ))
         }
+    })
+}
+
+/// A threat's assessment: any method, `attack_tree` included. Errors name
+/// `assessment.<field>`.
+pub fn parse_threat_assessment(
+    body: Value,
+) -> Result<ThreatAssessment, palisade_domain::ValidationErrors> {
+    let prefix = |e: ApiError| match e {
+        ApiError::Validation(errors) => palisade_domain::ValidationErrors(
+            errors
+                .0
+                .into_iter()
+                .map(|f| palisade_domain::FieldError {
+                    field: format!("assessment.{}", f.field),
+                    message: f.message,
+                })
+                .collect(),
+        ),
+        other => palisade_domain::ValidationErrors::single("assessment", other.to_string()),
     };
-    Ok(assessment.score()?)
+    let Value::Object(mut fields) = body else {
+        return Err(palisade_domain::ValidationErrors::single(
+            "assessment",
+            "an assessment is a JSON object with its method",
+        ));
+    };
+    let method = match fields.remove("method") {
+        Some(Value::String(m)) => Method::parse(&m).ok_or_else(|| {
+            palisade_domain::ValidationErrors::single(
+                "assessment.method",
+                format!("{m:?} is not a scoring method"),
+            )
+        })?,
+        _ => {
+            return Err(palisade_domain::ValidationErrors::single(
+                "assessment.method",
+                "required: owasp, cvss31, cvss40, dread, nist, fair or attack_tree",
+            ))
+        }
+    };
+    if method == Method::AttackTree {
+        let bytes = serde_json::to_vec(&fields)
+            .map_err(|e| palisade_domain::ValidationErrors::single("assessment", e.to_string()))?;
+        return parse_json::<TreeAssessment>(&bytes)
+            .map(ThreatAssessment::AttackTree)
+            .map_err(prefix);
+    }
+    parse_stateless(method, fields)
+        .map(ThreatAssessment::Stateless)
+        .map_err(prefix)
 }
 
 async fn run(state: &AppState, method: Method, body: Value) -> Result<HttpResponse, ApiError> {

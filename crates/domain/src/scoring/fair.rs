@@ -74,13 +74,13 @@ fn one() -> f64 {
 pub struct FairInput {
     pub frequency: Frequency,
     pub magnitude: Interval,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary: Option<Secondary>,
     /// Simulated years, 1 to 1 000 000 (default 100 000).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<u32>,
     /// Seed of the simulation (default 0): the same input gives the same figures.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
 }
 

@@ -97,7 +97,7 @@ pub type ScoringError = ValidationErrors;
 
 /// An assessment in any stateless method (`attack_tree` needs stored trees
 /// and is scored where they are).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Assessment {
     Owasp(Box<owasp::OwaspInput>),

@@ -96,11 +96,11 @@ pub fn risk(likelihood: NistLevel, impact: NistLevel) -> NistLevel {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NistInput {
     /// The overall likelihood, or leave it out and give the two below.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub likelihood: Option<NistLevel>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiation_likelihood: Option<NistLevel>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adverse_impact_likelihood: Option<NistLevel>,
     pub impact: NistLevel,
 }

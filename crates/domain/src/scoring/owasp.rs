@@ -59,7 +59,7 @@ pub struct BusinessImpact {
 pub struct OwaspInput {
     pub likelihood: Likelihood,
     pub technical_impact: TechnicalImpact,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_impact: Option<BusinessImpact>,
 }
 

@@ -1,0 +1,324 @@
+//! Step 4: controls — existing or planned protections.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::ControlId;
+use palisade_domain::ids::{ModelId, OrgId};
+use palisade_domain::scoring::residual::ControlStatus;
+use palisade_domain::threat::{Control, ControlCategory, ControlFields, ControlType};
+use palisade_domain::ValidationErrors;
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::controls;
+use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+const LINKS: [(&str, &str, &str); 3] = [
+    ("threat", "threat_ids", "threat"),
+    ("asset", "asset_ids", "asset"),
+    (
+        "defense_node",
+        "defense_node_ids",
+        "attack-tree defense node",
+    ),
+];
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = controls, treat_none_as_null = true)]
+struct ControlRow {
+    id: String,
+    model_id: String,
+    name: String,
+    description: Option<String>,
+    control_type: String,
+    category: String,
+    status: String,
+    effectiveness: i32,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ControlRow {
+    fn new(c: &Control) -> Self {
+        let f = &c.fields;
+        ControlRow {
+            id: c.id.to_string(),
+            model_id: c.model_id.to_string(),
+            name: f.name.clone(),
+            description: f.description.clone(),
+            control_type: f.control_type.as_str().into(),
+            category: f.category.as_str().into(),
+            status: f.status.as_str().into(),
+            effectiveness: i32::try_from(f.effectiveness).unwrap_or(0),
+            version: c.version,
+            created_at: c.created_at.naive_utc(),
+            updated_at: c.updated_at.naive_utc(),
+        }
+    }
+
+    fn into_control(
+        self,
+        found: &mut HashMap<(String, String), Vec<String>>,
+    ) -> Result<Control, StoreError> {
+        let mut take = |kind: &str| -> Vec<String> {
+            found
+                .remove(&(self.id.clone(), kind.to_string()))
+                .unwrap_or_default()
+        };
+        let threat_ids = crate::parse_ids(take("threat"))?;
+        let asset_ids = crate::parse_ids(take("asset"))?;
+        let defense_node_ids = crate::parse_ids(take("defense_node"))?;
+        Ok(Control {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: ControlFields {
+                name: self.name,
+                description: self.description,
+                control_type: parse_enum(&self.control_type, ControlType::parse)?,
+                category: parse_enum(&self.category, ControlCategory::parse)?,
+                status: parse_enum(&self.status, ControlStatus::parse)?,
+                effectiveness: i64::from(self.effectiveness),
+                threat_ids,
+                asset_ids,
+                defense_node_ids,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+fn link_targets(f: &ControlFields) -> [Vec<String>; 3] {
+    [
+        f.threat_ids.iter().map(|i| i.to_string()).collect(),
+        f.asset_ids.iter().map(|i| i.to_string()).collect(),
+        f.defense_node_ids.iter().map(|i| i.to_string()).collect(),
+    ]
+}
+
+fn check_references(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    f: &ControlFields,
+) -> Result<(), StoreError> {
+    let mut e = ValidationErrors::new();
+    for ((kind, field, what), targets) in LINKS.iter().zip(link_targets(f)) {
+        links::check(conn, model_id, &mut e, field, kind, what, &targets)?;
+    }
+    Ok(e.finish()?)
+}
+
+fn write_links(conn: &mut DbConn, c: &Control) -> Result<(), StoreError> {
+    let id = c.id.to_string();
+    for ((kind, _, _), targets) in LINKS.iter().zip(link_targets(&c.fields)) {
+        links::write(conn, &id, kind, &targets)?;
+    }
+    Ok(())
+}
+
+fn with_links(conn: &mut DbConn, rows: Vec<ControlRow>) -> Result<Vec<Control>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut found = links::read(conn, &ids)?;
+    rows.into_iter()
+        .map(|r| r.into_control(&mut found))
+        .collect()
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: ControlId,
+    before: Option<&Control>,
+    after: Option<&Control>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "control",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: ControlFields,
+) -> Result<Control, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let control = Control {
+        id: ControlId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        check_references(conn, model_id, &control.fields)?;
+        diesel::insert_into(controls::table)
+            .values(ControlRow::new(&control))
+            .execute(conn)?;
+        write_links(conn, &control)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Create,
+                control.id,
+                None,
+                Some(&control),
+            )?,
+        )
+    })?;
+    Ok(control)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: ControlId,
+) -> Result<Control, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let row: ControlRow = controls::table
+        .filter(controls::id.eq(id.to_string()))
+        .filter(controls::model_id.eq(model_id.to_string()))
+        .select(ControlRow::as_select())
+        .first(conn)?;
+    with_links(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Control>, StoreError> {
+    let rows: Vec<ControlRow> = controls::table
+        .filter(controls::model_id.eq(model_id.to_string()))
+        .select(ControlRow::as_select())
+        .order(controls::id.asc())
+        .load(conn)?;
+    with_links(conn, rows)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ControlFilter {
+    pub status: Option<ControlStatus>,
+    pub control_type: Option<ControlType>,
+    pub category: Option<ControlCategory>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &ControlFilter,
+    page: &PageRequest,
+) -> Result<Page<Control>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = controls::table
+        .filter(controls::model_id.eq(model_id.to_string()))
+        .select(ControlRow::as_select())
+        .order(controls::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(s) = filter.status {
+        query = query.filter(controls::status.eq(s.as_str()));
+    }
+    if let Some(t) = filter.control_type {
+        query = query.filter(controls::control_type.eq(t.as_str()));
+    }
+    if let Some(c) = filter.category {
+        query = query.filter(controls::category.eq(c.as_str()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(controls::id.gt(after.clone()));
+    }
+    let rows: Vec<ControlRow> = query.load(conn)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
+    let next_after = page.next_after.clone();
+    Ok(Page {
+        items: with_links(conn, page.items)?,
+        next_after,
+    })
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ControlId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&Control) -> Result<ControlFields, StoreError>,
+) -> Result<Control, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        check_references(conn, model_id, &fields)?;
+        let updated = Control {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            controls::table
+                .filter(controls::id.eq(id.to_string()))
+                .filter(controls::version.eq(current.version)),
+        )
+        .set(ControlRow::new(&updated))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the control was changed concurrently; retry".into(),
+            ));
+        }
+        write_links(conn, &updated)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ControlId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        links::forget_owner(conn, &id.to_string())?;
+        diesel::delete(controls::table.filter(controls::id.eq(id.to_string()))).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
+    })
+}

@@ -1,0 +1,160 @@
+//! Links from threats and controls to the records they name, in one table.
+//! Deleting a record forgets its links in the same transaction, so a link
+//! never points at nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use palisade_domain::ids::ModelId;
+use palisade_domain::ValidationErrors;
+
+use crate::db::DbConn;
+use crate::schema::{
+    assets, attack_tree_nodes, attack_trees, interactions, record_links, threat_actors, threats,
+};
+use crate::{per_backend, StoreError};
+
+pub(crate) fn write(
+    conn: &mut DbConn,
+    owner: &str,
+    kind: &str,
+    targets: &[String],
+) -> Result<(), StoreError> {
+    diesel::delete(
+        record_links::table
+            .filter(record_links::owner_id.eq(owner))
+            .filter(record_links::kind.eq(kind)),
+    )
+    .execute(conn)?;
+    let rows: Vec<_> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                record_links::owner_id.eq(owner.to_string()),
+                record_links::kind.eq(kind.to_string()),
+                record_links::target_id.eq(t.clone()),
+                record_links::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let chunk = chunk.to_vec();
+        per_backend!(conn, |c| diesel::insert_into(record_links::table)
+            .values(&chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Every link of these owners: (owner, kind) → targets in order.
+pub(crate) fn read(
+    conn: &mut DbConn,
+    owners: &[String],
+) -> Result<HashMap<(String, String), Vec<String>>, StoreError> {
+    let mut found: HashMap<(String, String), Vec<(i32, String)>> = HashMap::new();
+    for chunk in owners.chunks(500) {
+        let rows: Vec<(String, String, String, i32)> = record_links::table
+            .filter(record_links::owner_id.eq_any(chunk))
+            .select((
+                record_links::owner_id,
+                record_links::kind,
+                record_links::target_id,
+                record_links::position,
+            ))
+            .load(conn)?;
+        for (o, k, t, p) in rows {
+            found.entry((o, k)).or_default().push((p, t));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(key, mut v)| {
+            v.sort();
+            (key, v.into_iter().map(|(_, t)| t).collect())
+        })
+        .collect())
+}
+
+/// Forgets every link to these records (they are being deleted).
+pub(crate) fn forget_targets(conn: &mut DbConn, targets: &[String]) -> Result<(), StoreError> {
+    for chunk in targets.chunks(500) {
+        diesel::delete(record_links::table.filter(record_links::target_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn forget_owner(conn: &mut DbConn, owner: &str) -> Result<(), StoreError> {
+    diesel::delete(record_links::table.filter(record_links::owner_id.eq(owner))).execute(conn)?;
+    Ok(())
+}
+
+/// The ids of one kind of record in a model, for checking references.
+pub(crate) fn ids_in_model(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    kind: &str,
+) -> Result<HashSet<String>, StoreError> {
+    let m = model_id.to_string();
+    let ids: Vec<String> = match kind {
+        "asset" => assets::table
+            .filter(assets::model_id.eq(&m))
+            .select(assets::id)
+            .load(conn)?,
+        "actor" => threat_actors::table
+            .filter(threat_actors::model_id.eq(&m))
+            .select(threat_actors::id)
+            .load(conn)?,
+        "interaction" => interactions::table
+            .filter(interactions::model_id.eq(&m))
+            .select(interactions::id)
+            .load(conn)?,
+        "threat" => threats::table
+            .filter(threats::model_id.eq(&m))
+            .select(threats::id)
+            .load(conn)?,
+        "tree" => attack_trees::table
+            .filter(attack_trees::model_id.eq(&m))
+            .select(attack_trees::id)
+            .load(conn)?,
+        "node" | "defense_node" => {
+            let mut q = attack_tree_nodes::table
+                .inner_join(attack_trees::table)
+                .filter(attack_trees::model_id.eq(&m))
+                .select(attack_tree_nodes::id)
+                .into_boxed();
+            if kind == "defense_node" {
+                q = q.filter(attack_tree_nodes::kind.eq("defense"));
+            }
+            q.load(conn)?
+        }
+        _ => Vec::new(),
+    };
+    Ok(ids.into_iter().collect())
+}
+
+/// Adds an error for each id in `ids` that is not a `kind` of the model.
+pub(crate) fn check(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    e: &mut ValidationErrors,
+    field: &str,
+    kind: &str,
+    what: &str,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known = ids_in_model(conn, model_id, kind)?;
+    for (i, id) in ids.iter().enumerate() {
+        if !known.contains(id) {
+            e.add(
+                format!("{field}[{i}]"),
+                format!("no {what} {id} in this model"),
+            );
+        }
+    }
+    Ok(())
+}

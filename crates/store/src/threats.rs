@@ -1,0 +1,351 @@
+//! Step 4: threats.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::audit::AuditAction;
+use palisade_domain::ids::{ModelId, OrgId, ThreatId};
+use palisade_domain::scoring::{Assessment, Method};
+use palisade_domain::threat::{Stride, Threat, ThreatAssessment, ThreatFields, TreeAssessment};
+use palisade_domain::ValidationErrors;
+
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
+use crate::schema::threats;
+use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+/// Link kinds, with the field and record names used in messages.
+const LINKS: [(&str, &str, &str); 4] = [
+    ("asset", "asset_ids", "asset"),
+    ("actor", "actor_ids", "threat actor"),
+    ("interaction", "interaction_ids", "interaction"),
+    ("node", "attack_tree_node_ids", "attack-tree node"),
+];
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = threats, treat_none_as_null = true)]
+struct ThreatRow {
+    id: String,
+    model_id: String,
+    title: String,
+    description: Option<String>,
+    stride: String,
+    method: String,
+    assessment: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl ThreatRow {
+    fn new(t: &Threat) -> Self {
+        ThreatRow {
+            id: t.id.to_string(),
+            model_id: t.model_id.to_string(),
+            title: t.fields.title.clone(),
+            description: t.fields.description.clone(),
+            stride: t.fields.stride.as_str().into(),
+            method: t.fields.assessment.method().as_str().into(),
+            assessment: t.fields.assessment.to_json().to_string(),
+            version: t.version,
+            created_at: t.created_at.naive_utc(),
+            updated_at: t.updated_at.naive_utc(),
+        }
+    }
+
+    fn into_threat(
+        self,
+        links: &mut HashMap<(String, String), Vec<String>>,
+    ) -> Result<Threat, StoreError> {
+        let mut take = |kind: &str| -> Vec<String> {
+            links
+                .remove(&(self.id.clone(), kind.to_string()))
+                .unwrap_or_default()
+        };
+        let asset_ids = crate::parse_ids(take("asset"))?;
+        let actor_ids = crate::parse_ids(take("actor"))?;
+        let interaction_ids = crate::parse_ids(take("interaction"))?;
+        let attack_tree_node_ids = crate::parse_ids(take("node"))?;
+        let assessment = match parse_enum(&self.method, Method::parse)? {
+            Method::AttackTree => ThreatAssessment::AttackTree(
+                serde_json::from_str::<TreeAssessmentStored>(&self.assessment)?.into(),
+            ),
+            _ => ThreatAssessment::Stateless(serde_json::from_str::<Assessment>(&self.assessment)?),
+        };
+        Ok(Threat {
+            id: parse_id(&self.id)?,
+            model_id: parse_id(&self.model_id)?,
+            fields: ThreatFields {
+                title: self.title,
+                description: self.description,
+                stride: parse_enum(&self.stride, Stride::parse)?,
+                asset_ids,
+                actor_ids,
+                interaction_ids,
+                attack_tree_node_ids,
+                assessment,
+            },
+            version: self.version,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+/// The stored tree assessment carries `method` next to its fields.
+#[derive(serde::Deserialize)]
+struct TreeAssessmentStored {
+    tree_id: palisade_domain::ids::AttackTreeId,
+    impact: palisade_domain::scoring::nist::NistLevel,
+}
+
+impl From<TreeAssessmentStored> for TreeAssessment {
+    fn from(s: TreeAssessmentStored) -> Self {
+        TreeAssessment {
+            tree_id: s.tree_id,
+            impact: s.impact,
+        }
+    }
+}
+
+fn link_targets(f: &ThreatFields) -> [Vec<String>; 4] {
+    [
+        f.asset_ids.iter().map(|i| i.to_string()).collect(),
+        f.actor_ids.iter().map(|i| i.to_string()).collect(),
+        f.interaction_ids.iter().map(|i| i.to_string()).collect(),
+        f.attack_tree_node_ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect(),
+    ]
+}
+
+fn check_references(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    f: &ThreatFields,
+) -> Result<(), StoreError> {
+    let mut e = ValidationErrors::new();
+    for ((kind, field, what), targets) in LINKS.iter().zip(link_targets(f)) {
+        links::check(conn, model_id, &mut e, field, kind, what, &targets)?;
+    }
+    if let ThreatAssessment::AttackTree(t) = &f.assessment {
+        if !links::ids_in_model(conn, model_id, "tree")?.contains(&t.tree_id.to_string()) {
+            e.add(
+                "assessment.tree_id",
+                format!("no attack tree {} in this model", t.tree_id),
+            );
+        }
+    }
+    Ok(e.finish()?)
+}
+
+fn write_links(conn: &mut DbConn, t: &Threat) -> Result<(), StoreError> {
+    let id = t.id.to_string();
+    for ((kind, _, _), targets) in LINKS.iter().zip(link_targets(&t.fields)) {
+        links::write(conn, &id, kind, &targets)?;
+    }
+    Ok(())
+}
+
+fn with_links(conn: &mut DbConn, rows: Vec<ThreatRow>) -> Result<Vec<Threat>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut found = links::read(conn, &ids)?;
+    rows.into_iter()
+        .map(|r| r.into_threat(&mut found))
+        .collect()
+}
+
+fn change(
+    model: ModelId,
+    action: AuditAction,
+    id: ThreatId,
+    before: Option<&Threat>,
+    after: Option<&Threat>,
+) -> Result<audit::Change, StoreError> {
+    Ok(audit::Change {
+        model_id: Some(model),
+        action,
+        entity_type: "threat",
+        entity_id: id.to_string(),
+        before: before.map(serde_json::to_value).transpose()?,
+        after: after.map(serde_json::to_value).transpose()?,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: ThreatFields,
+) -> Result<Threat, StoreError> {
+    fields.validate()?;
+    let now = time::utc(time::now());
+    let threat = Threat {
+        id: ThreatId::generate(),
+        model_id,
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        check_references(conn, model_id, &threat.fields)?;
+        diesel::insert_into(threats::table)
+            .values(ThreatRow::new(&threat))
+            .execute(conn)?;
+        write_links(conn, &threat)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Create,
+                threat.id,
+                None,
+                Some(&threat),
+            )?,
+        )
+    })?;
+    Ok(threat)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    id: ThreatId,
+) -> Result<Threat, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let row: ThreatRow = threats::table
+        .filter(threats::id.eq(id.to_string()))
+        .filter(threats::model_id.eq(model_id.to_string()))
+        .select(ThreatRow::as_select())
+        .first(conn)?;
+    with_links(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Threat>, StoreError> {
+    let rows: Vec<ThreatRow> = threats::table
+        .filter(threats::model_id.eq(model_id.to_string()))
+        .select(ThreatRow::as_select())
+        .order(threats::id.asc())
+        .load(conn)?;
+    with_links(conn, rows)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ThreatFilter {
+    pub stride: Option<Stride>,
+    pub method: Option<Method>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+    filter: &ThreatFilter,
+    page: &PageRequest,
+) -> Result<Page<Threat>, StoreError> {
+    ensure_visible(conn, org, model_id)?;
+    let mut query = threats::table
+        .filter(threats::model_id.eq(model_id.to_string()))
+        .select(ThreatRow::as_select())
+        .order(threats::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(s) = filter.stride {
+        query = query.filter(threats::stride.eq(s.as_str()));
+    }
+    if let Some(m) = filter.method {
+        query = query.filter(threats::method.eq(m.as_str()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(threats::id.gt(after.clone()));
+    }
+    let rows: Vec<ThreatRow> = query.load(conn)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
+    let next_after = page.next_after.clone();
+    Ok(Page {
+        items: with_links(conn, page.items)?,
+        next_after,
+    })
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ThreatId,
+    expected_version: Option<i64>,
+    change_fields: impl FnOnce(&Threat) -> Result<ThreatFields, StoreError>,
+) -> Result<Threat, StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let fields = change_fields(&current)?;
+        fields.validate()?;
+        if fields == current.fields {
+            return Ok(current);
+        }
+        check_references(conn, model_id, &fields)?;
+        let updated = Threat {
+            fields,
+            version: current.version + 1,
+            updated_at: time::utc(time::now()),
+            ..current.clone()
+        };
+        let n = diesel::update(
+            threats::table
+                .filter(threats::id.eq(id.to_string()))
+                .filter(threats::version.eq(current.version)),
+        )
+        .set(ThreatRow::new(&updated))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(StoreError::Conflict(
+                "the threat was changed concurrently; retry".into(),
+            ));
+        }
+        write_links(conn, &updated)?;
+        audit::record(
+            conn,
+            actor,
+            change(
+                model_id,
+                AuditAction::Update,
+                id,
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Controls that covered the threat stop naming it.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    id: ThreatId,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, actor.org_id, model_id, id)?;
+        check_version(current.version, expected_version)?;
+        let tid = id.to_string();
+        links::forget_owner(conn, &tid)?;
+        links::forget_targets(conn, std::slice::from_ref(&tid))?;
+        diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+        )
+    })
+}

@@ -1,0 +1,3 @@
+DROP TABLE record_links;
+DROP TABLE controls;
+DROP TABLE threats;
