@@ -205,6 +205,7 @@ fn serve(config: &Config) -> Result<(), Failure> {
     if let Some(url) = &config.amqp_url {
         dependencies.push(Arc::new(Broker { url: url.clone() }));
     }
+    start_job_transport(config, &store)?;
     let state = AppState::new(
         store,
         ApiConfig {
@@ -228,6 +229,39 @@ fn serve(config: &Config) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(format!("the server stopped: {e}")))
 }
 
+/// Jobs leave the outbox in a thread of their own: relayed to RabbitMQ when
+/// `AMQP_URL` is set, else run right here (embedded mode).
+fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
+    let store = store.clone();
+    let relay = config
+        .amqp_url
+        .clone()
+        .map(|amqp_url| palisade_worker::WorkerConfig {
+            amqp_url,
+            queue_prefix: config.queue_prefix.clone(),
+            prefetch: config.worker_prefetch,
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(format!("cannot start the job runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name("palisade-jobs".into())
+        .spawn(move || match relay {
+            Some(worker_config) => runtime.block_on(palisade_worker::outbox::relay(
+                worker_config,
+                store,
+                std::future::pending(),
+            )),
+            None => runtime.block_on(palisade_worker::outbox::run_in_process(
+                store,
+                std::future::pending(),
+            )),
+        })
+        .map_err(|e| Failure::Other(format!("cannot start the job thread: {e}")))?;
+    Ok(())
+}
+
 fn worker(config: &Config) -> Result<(), Failure> {
     let Some(amqp_url) = config.amqp_url.clone() else {
         return Err(config::ConfigError {
@@ -242,12 +276,17 @@ fn worker(config: &Config) -> Result<(), Failure> {
         queue_prefix: config.queue_prefix.clone(),
         prefetch: config.worker_prefetch,
     };
+    let store = open_store(config, true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(format!("cannot start the runtime: {e}")))?;
     runtime
-        .block_on(palisade_worker::run(&worker_config, shutdown_signal()))
+        .block_on(palisade_worker::run(
+            &worker_config,
+            &store,
+            shutdown_signal(),
+        ))
         .map_err(|e| Failure::Other(e.to_string()))
 }
 

@@ -13,6 +13,8 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use palisade_store::testing::TestDatabase;
+use palisade_store::Backend;
 
 /// Removes the test's queues and exchanges however the test ends.
 struct Cleanup {
@@ -77,9 +79,12 @@ async fn worker_declares_its_topology_dead_letters_what_it_cannot_run_and_stops_
         prefix: prefix.clone(),
     };
 
+    let db = TestDatabase::new(Backend::Postgres);
+    db.store();
     let mut worker = Command::new(BIN)
         .arg("worker")
         .env_clear()
+        .env("DATABASE_URL", db.url())
         .env("AMQP_URL", amqp_url())
         .env("PALISADE_QUEUE_PREFIX", &prefix)
         .env("PALISADE_LOG", "info")
@@ -170,9 +175,11 @@ async fn worker_declares_its_topology_dead_letters_what_it_cannot_run_and_stops_
 #[test]
 fn worker_keeps_retrying_an_unreachable_broker_and_still_stops_on_sigterm() {
     let port = common::free_port();
+    let db = TestDatabase::new(Backend::Sqlite);
     let mut worker = Command::new(BIN)
         .arg("worker")
         .env_clear()
+        .env("DATABASE_URL", db.url())
         .env(
             "AMQP_URL",
             format!("amqp://guest:hunter2@127.0.0.1:{port}/%2f"),

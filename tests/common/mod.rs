@@ -159,13 +159,89 @@ impl Palisade {
     pub fn path(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// A `palisade worker` on this instance's database and queues.
+    pub fn worker(&self) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("worker.log"))
+            .unwrap();
+        self.command(&["worker"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    /// Stops the server and starts it again on the same database, with
+    /// `extra_env` (for example another `AMQP_URL`).
+    pub fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = free_port();
+        self.base = format!("http://127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .unwrap();
+        let mut cmd = self.command(&["serve"]);
+        cmd.env("PALISADE_BIND", format!("127.0.0.1:{port}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        self.child = cmd.spawn().unwrap();
+        self.wait_healthy();
+    }
 }
 
 impl Drop for Palisade {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if self.mode == Mode::Production {
+            delete_queues(&self.queue_prefix);
+        }
     }
+}
+
+/// Removes a test's exchanges and queues from the shared broker.
+pub fn delete_queues(prefix: &str) {
+    let prefix = prefix.to_string();
+    let _ = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(conn) =
+                lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+                    .await
+            else {
+                return;
+            };
+            let Ok(channel) = conn.create_channel().await else {
+                return;
+            };
+            for q in [format!("{prefix}.jobs"), format!("{prefix}.jobs.dead")] {
+                let _ = channel
+                    .queue_delete(&q, lapin::options::QueueDeleteOptions::default())
+                    .await;
+            }
+            for x in [format!("{prefix}.jobs"), format!("{prefix}.jobs.dlx")] {
+                let _ = channel
+                    .exchange_delete(&x, lapin::options::ExchangeDeleteOptions::default())
+                    .await;
+            }
+            let _ = conn.close(200, "test done").await;
+        })
+    })
+    .join();
 }
 
 #[derive(Debug)]

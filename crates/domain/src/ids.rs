@@ -53,3 +53,4 @@ id_type!(PartyId);
 id_type!(InteractionId);
 id_type!(ThreatId);
 id_type!(ControlId);
+id_type!(JobId);

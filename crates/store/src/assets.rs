@@ -321,6 +321,8 @@ pub fn update(
                 "the asset was changed concurrently; retry".into(),
             ));
         }
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -381,6 +383,8 @@ pub fn delete(
         )?;
         crate::links::forget_targets(conn, &[id.to_string()])?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,

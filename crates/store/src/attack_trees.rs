@@ -536,6 +536,8 @@ pub fn create(
             .execute(conn)?;
         sync_rows(conn, &[], &rows)?;
         let summary = row.summary(rows.len())?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -567,6 +569,21 @@ pub fn load_flat(
     let rows = load_rows(conn, &row.id)?;
     let (flat, _) = flat_of(&rows)?;
     Ok((row.summary(rows.len())?, flat, ordered_ids(&rows)))
+}
+
+/// A tree's nodes in the domain's flat form, with their ids in the same order.
+pub(crate) type FlatTree = (Vec<FlatNode>, Vec<String>);
+
+/// A tree's nodes by id alone (for jobs, which already know the model);
+/// `Ok(Err(..))` when the stored nodes do not form a tree.
+pub(crate) fn load_flat_unscoped(
+    conn: &mut DbConn,
+    id: AttackTreeId,
+) -> Result<Result<FlatTree, String>, StoreError> {
+    let rows = load_rows(conn, &id.to_string())?;
+    Ok(flat_of(&rows)
+        .map(|(flat, _)| (flat, ordered_ids(&rows)))
+        .map_err(|e| e.to_string()))
 }
 
 pub fn list(
@@ -651,6 +668,8 @@ pub fn replace(
         next.target_asset_id = input.target_asset_id.map(|a| a.to_string());
         let next = bump(conn, &next)?;
         let after = next.summary(new.len())?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -685,6 +704,8 @@ pub fn delete(
         diesel::delete(attack_tree_nodes::table.filter(attack_tree_nodes::tree_id.eq(&row.id)))
             .execute(conn)?;
         diesel::delete(attack_trees::table.filter(attack_trees::id.eq(&row.id))).execute(conn)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -792,6 +813,7 @@ fn edit_nodes(
         }
         sync_rows(conn, &old, &rows)?;
         let next = bump(conn, &row)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
         let as_json = |r: Option<NodeRow>| -> Result<Option<serde_json::Value>, StoreError> {
             r.map(|r| {
                 r.to_node(next.version)

@@ -169,6 +169,8 @@ pub fn create(
             .values(ControlRow::new(&control))
             .execute(conn)?;
         write_links(conn, &control)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -288,6 +290,8 @@ pub fn update(
             ));
         }
         write_links(conn, &updated)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -315,6 +319,8 @@ pub fn delete(
         check_version(current.version, expected_version)?;
         links::forget_owner(conn, &id.to_string())?;
         diesel::delete(controls::table.filter(controls::id.eq(id.to_string()))).execute(conn)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,

@@ -10,11 +10,13 @@ pub mod db;
 mod error;
 pub mod idempotency;
 pub mod interactions;
+pub mod jobs;
 mod links;
 pub mod models;
 pub mod orgs;
 pub mod page;
 pub mod parties;
+pub mod risks;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -126,6 +126,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     threats,
     controls,
     record_links,
+    jobs,
+    outbox,
+    risk_registers,
 );
 
 diesel::table! {
@@ -268,5 +271,40 @@ diesel::table! {
         kind -> Text,
         target_id -> Text,
         position -> Integer,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        org_id -> Nullable<Text>,
+        model_id -> Nullable<Text>,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        error -> Nullable<Text>,
+        result -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    risk_registers (model_id) {
+        model_id -> Text,
+        revision -> BigInt,
+        computed_revision -> BigInt,
+        rows -> Text,
+        computed_at -> Nullable<Timestamp>,
     }
 }

@@ -197,6 +197,8 @@ pub fn create(
             .values(ThreatRow::new(&threat))
             .execute(conn)?;
         write_links(conn, &threat)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -312,6 +314,8 @@ pub fn update(
             ));
         }
         write_links(conn, &updated)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,
@@ -342,6 +346,8 @@ pub fn delete(
         links::forget_owner(conn, &tid)?;
         links::forget_targets(conn, std::slice::from_ref(&tid))?;
         diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(conn)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+
         audit::record(
             conn,
             actor,

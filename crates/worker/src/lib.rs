@@ -15,7 +15,6 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
-use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -157,22 +156,59 @@ pub async fn ping(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// What every job message carries.
-#[derive(Debug, Deserialize)]
-pub struct JobMessage {
-    pub job_id: String,
-    pub kind: String,
+pub mod outbox;
+
+use palisade_domain::job::JobMessage;
+use palisade_store::{jobs, Store};
+
+/// How long a job that failed for a passing reason waits before it is
+/// handed back to the queue.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+enum Verdict {
+    Ack,
+    /// Back to the queue, after a pause.
+    Retry,
+    /// To the dead-letter queue.
+    DeadLetter(String),
 }
 
-/// Runs one job; an error dead-letters it. No job kind exists yet (risk
-/// recomputation arrives with step 4), so every message is refused by name.
-fn handle(body: &[u8]) -> Result<(), String> {
-    let job: JobMessage =
-        serde_json::from_slice(body).map_err(|e| format!("not a job message: {e}"))?;
-    Err(format!(
-        "unknown job kind {:?} (job {})",
-        job.kind, job.job_id
-    ))
+/// Runs one delivery's job against the database; the verdict says what to
+/// tell the broker. Results are committed before the ack is sent.
+async fn handle(store: &Store, body: &[u8]) -> Verdict {
+    let message: JobMessage = match serde_json::from_slice(body) {
+        Ok(m) => m,
+        Err(e) => return Verdict::DeadLetter(format!("not a job message: {e}")),
+    };
+    // The request id of the HTTP call that caused the job follows it here.
+    let span = tracing::info_span!("job", job_id = %message.job_id, kind = %message.kind, request_id = message.request_id.as_deref().unwrap_or(""));
+    let store = store.clone();
+    let job_id = message.job_id.clone();
+    let job_span = span.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _entered = job_span.enter();
+        let mut conn = store
+            .conn()
+            .map_err(|e| (jobs::JobFailure::Transient(e.to_string()), true))?;
+        jobs::execute(&mut conn, &job_id)
+    })
+    .await;
+    let _entered = span.enter();
+    match outcome {
+        Ok(Ok(())) => {
+            tracing::info!("job done");
+            Verdict::Ack
+        }
+        Ok(Err((failure, true))) => {
+            tracing::warn!(error = %failure, "job failed; it will be retried");
+            Verdict::Retry
+        }
+        Ok(Err((failure, false))) => Verdict::DeadLetter(failure.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "job task panicked; it will be retried");
+            Verdict::Retry
+        }
+    }
 }
 
 /// Why one session with the broker ended.
@@ -192,13 +228,14 @@ const LONGEST_RETRY: Duration = Duration::from_secs(30);
 /// connection; jobs not yet acknowledged go back to the queue.
 pub async fn run(
     config: &WorkerConfig,
+    store: &Store,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
     tokio::pin!(shutdown);
     let mut delay = FIRST_RETRY;
     loop {
         let started = std::time::Instant::now();
-        match session(config, &mut shutdown).await {
+        match session(config, store, &mut shutdown).await {
             SessionEnd::Shutdown => {
                 tracing::info!("worker stopped");
                 return Ok(());
@@ -223,13 +260,14 @@ pub async fn run(
 
 async fn session<S: Future<Output = ()>>(
     config: &WorkerConfig,
+    store: &Store,
     shutdown: &mut std::pin::Pin<&mut S>,
 ) -> SessionEnd {
     let connection = match connect(&config.amqp_url).await {
         Ok(c) => c,
         Err(e) => return SessionEnd::Lost(e),
     };
-    let end = consume(config, &connection, shutdown).await;
+    let end = consume(config, store, &connection, shutdown).await;
     let _ = tokio::time::timeout(
         Duration::from_secs(5),
         connection.close(200, "worker stopping"),
@@ -243,6 +281,7 @@ async fn session<S: Future<Output = ()>>(
 
 async fn consume<S: Future<Output = ()>>(
     config: &WorkerConfig,
+    store: &Store,
     connection: &Connection,
     shutdown: &mut std::pin::Pin<&mut S>,
 ) -> Result<SessionEnd, lapin::Error> {
@@ -279,10 +318,21 @@ async fn consume<S: Future<Output = ()>>(
                     Some(Err(e)) => break SessionEnd::Lost(e.into()),
                     None => break SessionEnd::Lost(WorkerError::ConsumerClosed),
                 };
-                match handle(&delivery.data) {
-                    Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await?,
-                    Err(reason) => {
+                match handle(store, &delivery.data).await {
+                    Verdict::Ack => delivery.acker.ack(BasicAckOptions::default()).await?,
+                    Verdict::Retry => {
+                        tokio::time::sleep(RETRY_DELAY).await;
+                        delivery.acker.nack(BasicNackOptions { requeue: true, ..Default::default() }).await?;
+                    }
+                    Verdict::DeadLetter(reason) => {
                         tracing::warn!(%reason, "job dead-lettered");
+                        if let Ok(message) = serde_json::from_slice::<JobMessage>(&delivery.data) {
+                            let store = store.clone();
+                            let _ = tokio::task::spawn_blocking(move || {
+                                store.conn().and_then(|mut c| jobs::mark_failed(&mut c, &message.job_id, &reason))
+                            })
+                            .await;
+                        }
                         delivery.acker.nack(BasicNackOptions { requeue: false, ..Default::default() }).await?;
                     }
                 }

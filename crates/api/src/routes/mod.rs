@@ -16,6 +16,7 @@ pub mod environment;
 pub mod models;
 pub mod ops;
 pub mod progress;
+pub mod risks;
 pub mod scoring;
 pub mod threat_actors;
 
@@ -43,4 +44,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     attack_trees::configure(cfg);
     environment::configure(cfg);
     analysis::configure(cfg);
+    risks::configure(cfg);
 }

@@ -1,0 +1,266 @@
+//! Step 4's register: every threat's inherent, residual and projected risk,
+//! ranked. Pure: the worker loads the records and calls `register`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AttackTreeId, ThreatId};
+use crate::scoring::attack_tree::{evaluate, DefenseEffectiveness, Tree};
+use crate::scoring::residual::{assess, ControlEffect, ControlStatus, Scored, Treatment};
+use crate::scoring::{Method, Score, ScoreResult};
+use crate::severity::Severity;
+use crate::threat::{Control, Threat, ThreatAssessment};
+
+/// One row of the register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskRow {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub threat_id: ThreatId,
+    pub title: String,
+    pub method: Method,
+    pub inherent_score: f64,
+    pub inherent_severity: Severity,
+    pub residual_score: f64,
+    pub residual_severity: Severity,
+    pub projected_score: f64,
+    pub projected_severity: Severity,
+    /// `open` until treatments exist (step 5).
+    pub status: String,
+    pub explanation: Vec<String>,
+}
+
+/// A stored tree with, for each of its defense nodes (by index), the ids of
+/// the controls that realise it.
+pub struct TreeForRisk {
+    pub tree: Tree,
+    /// Node id → index in `tree`.
+    pub node_index: HashMap<String, usize>,
+}
+
+fn effect(c: &Control) -> ControlEffect {
+    ControlEffect {
+        effectiveness: c.fields.effectiveness as f64 / 100.0,
+        status: c.fields.status,
+    }
+}
+
+/// Defense probabilities from the controls realising each defense node.
+fn defense_effectiveness(
+    tree: &TreeForRisk,
+    controls: &[Control],
+    include: &dyn Fn(ControlStatus) -> bool,
+) -> DefenseEffectiveness {
+    let mut per_node: HashMap<usize, Vec<ControlEffect>> = HashMap::new();
+    for c in controls.iter().filter(|c| include(c.fields.status)) {
+        for node in &c.fields.defense_node_ids {
+            if let Some(i) = tree.node_index.get(&node.to_string()) {
+                per_node.entry(*i).or_default().push(ControlEffect {
+                    status: ControlStatus::Implemented,
+                    ..effect(c)
+                });
+            }
+        }
+    }
+    per_node
+        .into_iter()
+        .map(|(i, effects)| {
+            (
+                i,
+                crate::scoring::residual::combined_effectiveness(&effects, true),
+            )
+        })
+        .collect()
+}
+
+fn failed_row(threat: &Threat, why: String) -> RiskRow {
+    RiskRow {
+        threat_id: threat.id,
+        title: threat.fields.title.clone(),
+        method: threat.fields.assessment.method(),
+        inherent_score: 0.0,
+        inherent_severity: Severity::Info,
+        residual_score: 0.0,
+        residual_severity: Severity::Info,
+        projected_score: 0.0,
+        projected_severity: Severity::Info,
+        status: "open".into(),
+        explanation: vec![format!("not scored: {why}")],
+    }
+}
+
+fn row(
+    threat: &Threat,
+    inherent: ScoreResult,
+    residual: ScoreResult,
+    projected: ScoreResult,
+    mut explanation: Vec<String>,
+) -> RiskRow {
+    explanation.extend(
+        residual
+            .explanation
+            .iter()
+            .map(|l| format!("residual: {l}")),
+    );
+    RiskRow {
+        threat_id: threat.id,
+        title: threat.fields.title.clone(),
+        method: threat.fields.assessment.method(),
+        inherent_score: inherent.score.value(),
+        inherent_severity: inherent.severity,
+        residual_score: residual.score.value(),
+        residual_severity: residual.severity,
+        projected_score: projected.score.value(),
+        projected_severity: projected.severity,
+        status: "open".into(),
+        explanation,
+    }
+}
+
+/// The ranked register: residual score, then inherent score (both
+/// descending), then title.
+pub fn register(
+    threats: &[Threat],
+    controls: &[Control],
+    trees: &HashMap<AttackTreeId, Result<TreeForRisk, String>>,
+) -> Vec<RiskRow> {
+    let mut rows: Vec<RiskRow> = threats
+        .iter()
+        .map(|t| {
+            let covering: Vec<ControlEffect> = controls.iter().filter(|c| c.fields.threat_ids.contains(&t.id)).map(effect).collect();
+            let base = vec![format!("{} control(s) cover this threat", covering.len())];
+            match &t.fields.assessment {
+                ThreatAssessment::Stateless(a) => match assess(Scored::Assessment(a), &covering, &[], Treatment::None) {
+                    Ok(f) => {
+                        let mut explanation = base;
+                        explanation.extend(f.inherent.explanation.iter().cloned());
+                        row(t, f.inherent, f.residual, f.projected, explanation)
+                    }
+                    Err(e) => failed_row(t, e.to_string()),
+                },
+                ThreatAssessment::AttackTree(ta) => match trees.get(&ta.tree_id) {
+                    Some(Ok(tree)) => {
+                        // Defense nodes realised by controls lower the tree's own probability.
+                        let p = |include: &dyn Fn(ControlStatus) -> bool| evaluate(&tree.tree, &defense_effectiveness(tree, controls, include)).root.probability;
+                        let inherent_p = p(&|_| false);
+                        let residual_p = p(&|s| s != ControlStatus::Planned);
+                        let projected_p = p(&|_| true);
+                        let direct = |p: f64| assess(Scored::AttackTree { root_probability: p, impact: ta.impact }, &covering, &[], Treatment::None);
+                        match (direct(inherent_p), direct(residual_p), direct(projected_p)) {
+                            (Ok(i), Ok(r), Ok(pr)) => {
+                                let mut explanation = base;
+                                explanation.push(format!(
+                                    "attack tree root probability: {inherent_p:.4} without controls, {residual_p:.4} with implemented and partial defenses, {projected_p:.4} with planned ones"
+                                ));
+                                let cap = |x: ScoreResult, c: &ScoreResult| if x.score > c.score { c.clone() } else { x };
+                                let residual = cap(r.residual, &i.inherent);
+                                let projected = cap(pr.projected, &residual);
+                                row(t, i.inherent, residual, projected, explanation)
+                            }
+                            _ => failed_row(t, "the attack tree's figures could not be scored".into()),
+                        }
+                    }
+                    Some(Err(why)) => failed_row(t, format!("attack tree {}: {why}", ta.tree_id)),
+                    None => failed_row(t, format!("attack tree {} is gone", ta.tree_id)),
+                },
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        Score::rounded(b.residual_score)
+            .tenths()
+            .cmp(&Score::rounded(a.residual_score).tenths())
+            .then(
+                Score::rounded(b.inherent_score)
+                    .tenths()
+                    .cmp(&Score::rounded(a.inherent_score).tenths()),
+            )
+            .then(a.title.cmp(&b.title))
+    });
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threat::{ControlCategory, ControlFields, ControlType, Stride, ThreatFields};
+    use chrono::Utc;
+
+    fn threat(title: &str, vector: &str) -> Threat {
+        let a = serde_json::from_value(serde_json::json!({"method": "cvss31", "vector": vector}))
+            .unwrap();
+        Threat {
+            id: ThreatId::generate(),
+            model_id: crate::ids::ModelId::generate(),
+            fields: ThreatFields {
+                title: title.into(),
+                description: None,
+                stride: Stride::Tampering,
+                asset_ids: vec![],
+                actor_ids: vec![],
+                interaction_ids: vec![],
+                attack_tree_node_ids: vec![],
+                assessment: ThreatAssessment::Stateless(a),
+            },
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn control(threats: &[&Threat], effectiveness: i64, status: ControlStatus) -> Control {
+        Control {
+            id: crate::ids::ControlId::generate(),
+            model_id: crate::ids::ModelId::generate(),
+            fields: ControlFields {
+                name: "c".into(),
+                description: None,
+                control_type: ControlType::Preventive,
+                category: ControlCategory::Technical,
+                status,
+                effectiveness,
+                threat_ids: threats.iter().map(|t| t.id).collect(),
+                asset_ids: vec![],
+                defense_node_ids: vec![],
+            },
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"; // 9.8
+    const HIGH: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"; // 7.5
+
+    #[test]
+    fn ranked_by_residual_then_inherent_then_title() {
+        let a = threat("a", CRITICAL);
+        let b = threat("b", HIGH);
+        let c = threat("c", HIGH);
+        let c2 = threat("b2", HIGH);
+        // a: 9.8 × 0.5 = 4.9 residual; b, b2, c stay 7.5.
+        let rows = register(
+            &[a.clone(), b.clone(), c.clone(), c2.clone()],
+            &[control(&[&a], 50, ControlStatus::Implemented)],
+            &HashMap::new(),
+        );
+        let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(titles, ["b", "b2", "c", "a"]);
+        assert_eq!((rows[3].inherent_score, rows[3].residual_score), (9.8, 4.9));
+    }
+
+    #[test]
+    fn planned_controls_count_in_projected_only() {
+        let a = threat("a", CRITICAL);
+        let rows = register(
+            std::slice::from_ref(&a),
+            &[control(&[&a], 50, ControlStatus::Planned)],
+            &HashMap::new(),
+        );
+        assert_eq!(
+            (rows[0].residual_score, rows[0].projected_score),
+            (9.8, 4.9)
+        );
+    }
+}

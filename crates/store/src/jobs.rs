@@ -1,0 +1,272 @@
+//! Jobs and the outbox. A job is written in the transaction of the change
+//! that causes it, with an outbox row; the outbox is then either run
+//! in-process (embedded mode) or relayed to RabbitMQ (production). A broker
+//! outage only delays jobs: their rows wait.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use palisade_domain::ids::{JobId, ModelId, OrgId};
+use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus, MAX_ATTEMPTS};
+
+use crate::db::{write_tx, DbConn};
+use crate::schema::{jobs, outbox, risk_registers};
+use crate::{parse_enum, parse_id, time, Actor, StoreError};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs)]
+struct JobRow {
+    id: String,
+    org_id: Option<String>,
+    model_id: Option<String>,
+    kind: String,
+    status: String,
+    attempts: i32,
+    error: Option<String>,
+    result: Option<String>,
+    request_id: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, StoreError> {
+        Ok(Job {
+            id: parse_id(&self.id)?,
+            kind: self.kind,
+            model_id: self.model_id.as_deref().map(parse_id).transpose()?,
+            status: parse_enum(&self.status, JobStatus::parse)?,
+            attempts: self.attempts,
+            result: self
+                .result
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
+            error: self.error,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+}
+
+/// Marks the model's scores out of date and makes sure a recomputation is
+/// queued. Coalesces: while one is still queued (not yet running), it
+/// serves every further change, so a burst of edits ends in one
+/// computation. Call inside the change's transaction.
+pub fn enqueue_recompute(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+) -> Result<Job, StoreError> {
+    let m = model_id.to_string();
+    let bumped = diesel::update(risk_registers::table.filter(risk_registers::model_id.eq(&m)))
+        .set(risk_registers::revision.eq(risk_registers::revision + 1))
+        .execute(conn)?;
+    if bumped == 0 {
+        diesel::insert_into(risk_registers::table)
+            .values((
+                risk_registers::model_id.eq(&m),
+                risk_registers::revision.eq(1i64),
+                risk_registers::computed_revision.eq(0i64),
+                risk_registers::rows.eq("[]"),
+            ))
+            .execute(conn)?;
+    }
+    let pending: Option<JobRow> = jobs::table
+        .filter(jobs::model_id.eq(&m))
+        .filter(jobs::kind.eq(JobKind::RecomputeRisk.as_str()))
+        .filter(jobs::status.eq(JobStatus::Queued.as_str()))
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?;
+    match pending {
+        Some(job) => job.into_job(),
+        None => create(conn, actor, model_id, JobKind::RecomputeRisk.as_str()),
+    }
+}
+
+/// A new job of `kind` and its outbox row.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    kind: &str,
+) -> Result<Job, StoreError> {
+    let now = time::now();
+    let row = JobRow {
+        id: JobId::generate().to_string(),
+        org_id: Some(actor.org_id.to_string()),
+        model_id: Some(model_id.to_string()),
+        kind: kind.to_string(),
+        status: JobStatus::Queued.as_str().into(),
+        attempts: 0,
+        error: None,
+        result: None,
+        request_id: actor.request_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let message = JobMessage {
+        job_id: row.id.clone(),
+        kind: row.kind.clone(),
+        request_id: row.request_id.clone(),
+    };
+    diesel::insert_into(jobs::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(&row.id),
+            outbox::payload.eq(serde_json::to_string(&message)?),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    row.into_job()
+}
+
+pub fn get(conn: &mut DbConn, org: OrgId, id: JobId) -> Result<Job, StoreError> {
+    jobs::table
+        .filter(jobs::id.eq(id.to_string()))
+        .filter(jobs::org_id.eq(org.to_string()))
+        .select(JobRow::as_select())
+        .first::<JobRow>(conn)?
+        .into_job()
+}
+
+/// Outbox rows not yet published, oldest first. On PostgreSQL the rows are
+/// locked (`SKIP LOCKED`) for the caller's transaction, so several relays
+/// share the work.
+pub fn unpublished(conn: &mut DbConn, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = match conn {
+        crate::DbConn::Pg(c) => outbox::table
+            .filter(outbox::published_at.is_null())
+            .order(outbox::created_at.asc())
+            .limit(limit)
+            .select((outbox::id, outbox::payload))
+            .for_update()
+            .skip_locked()
+            .load(c)?,
+        crate::DbConn::Sqlite(c) => outbox::table
+            .filter(outbox::published_at.is_null())
+            .order(outbox::created_at.asc())
+            .limit(limit)
+            .select((outbox::id, outbox::payload))
+            .load(c)?,
+    };
+    Ok(rows)
+}
+
+pub fn mark_published(conn: &mut DbConn, ids: &[String]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(500) {
+        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set(outbox::published_at.eq(time::now()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Why a job did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    /// Worth retrying (the database was busy, the connection dropped).
+    #[error("{0}")]
+    Transient(String),
+    /// Will fail every time: park it.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for JobFailure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => JobFailure::Transient(m),
+            StoreError::Database(e) => JobFailure::Transient(e.to_string()),
+            other => JobFailure::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// Runs one job and records its outcome. Idempotent: running a job again
+/// (a redelivery, a worker killed halfway) gives the same final state.
+/// Returns the failure and whether the job has attempts left.
+pub fn execute(conn: &mut DbConn, job_id: &str) -> Result<(), (JobFailure, bool)> {
+    let started: Option<JobRow> = write_tx(conn, |conn| {
+        let row: Option<JobRow> = jobs::table
+            .filter(jobs::id.eq(job_id))
+            .select(JobRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(r) = &row {
+            if r.status != JobStatus::Succeeded.as_str() && r.status != JobStatus::Failed.as_str() {
+                diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+                    .set((
+                        jobs::status.eq(JobStatus::Running.as_str()),
+                        jobs::attempts.eq(jobs::attempts + 1),
+                        jobs::updated_at.eq(time::now()),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok::<_, StoreError>(row)
+    })
+    .map_err(|e| (JobFailure::from(e), true))?;
+    let Some(row) = started else {
+        return Err((JobFailure::Permanent(format!("no job {job_id}")), false));
+    };
+    if row.status == JobStatus::Succeeded.as_str() || row.status == JobStatus::Failed.as_str() {
+        return Ok(());
+    }
+    let attempts = row.attempts + 1;
+    let outcome = match (JobKind::parse(&row.kind), row.model_id.as_deref()) {
+        (Some(JobKind::RecomputeRisk), Some(model)) => match parse_id::<ModelId>(model) {
+            Ok(model) => crate::risks::recompute(conn, model).map_err(JobFailure::from),
+            Err(e) => Err(JobFailure::from(e)),
+        },
+        (Some(JobKind::RecomputeRisk), None) => Err(JobFailure::Permanent(
+            "recompute_risk without a model".into(),
+        )),
+        (None, _) => Err(JobFailure::Permanent(format!(
+            "unknown job kind {:?}",
+            row.kind
+        ))),
+    };
+    let (status, result, error, retry) = match &outcome {
+        Ok(result) => (JobStatus::Succeeded, Some(result.to_string()), None, false),
+        Err(JobFailure::Transient(e)) if attempts < MAX_ATTEMPTS => {
+            (JobStatus::Queued, None, Some(e.clone()), true)
+        }
+        Err(e) => (JobStatus::Failed, None, Some(e.to_string()), false),
+    };
+    diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+        .set((
+            jobs::status.eq(status.as_str()),
+            jobs::result.eq(result),
+            jobs::error.eq(error),
+            jobs::updated_at.eq(time::now()),
+        ))
+        .execute(conn)
+        .map_err(|e| (JobFailure::Transient(e.to_string()), true))?;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) => Err((e, retry)),
+    }
+}
+
+/// Parks a job as failed (it went to the dead-letter queue).
+pub fn mark_failed(conn: &mut DbConn, job_id: &str, error: &str) -> Result<(), StoreError> {
+    diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+        .set((
+            jobs::status.eq(JobStatus::Failed.as_str()),
+            jobs::error.eq(error),
+            jobs::updated_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How many jobs of a model exist (for tests and metrics).
+pub fn count_for_model(conn: &mut DbConn, model_id: ModelId) -> Result<i64, StoreError> {
+    Ok(jobs::table
+        .filter(jobs::model_id.eq(model_id.to_string()))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,3 @@
+DROP TABLE risk_registers;
+DROP TABLE outbox;
+DROP TABLE jobs;

@@ -1,0 +1,322 @@
+//! End-to-end, step 4: the risk register computed by jobs — in-process in
+//! embedded mode, by the real `palisade worker` over RabbitMQ in production.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::{Client, Mode, Palisade};
+use diesel::{Connection, RunQueryDsl};
+use serde_json::{json, Value};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Waits until the register is computed and not stale.
+fn fresh(c: &Client, model: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = c.get(&format!("/api/v1/models/{model}/risks")).ok(200);
+        if r["stale"] == false && !r["computed_at"].is_null() {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the register did not become fresh: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Worker(Option<Child>);
+
+impl Worker {
+    fn start(app: &Palisade) -> Worker {
+        Worker(if app.mode == Mode::Production {
+            Some(app.worker())
+        } else {
+            None
+        })
+    }
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn scores(register: &Value) -> Vec<(String, f64, f64)> {
+    register["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["title"].as_str().unwrap().to_string(),
+                r["inherent_score"].as_f64().unwrap(),
+                r["residual_score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+both_modes!(the_register_ranks_threats_and_follows_controls, |app| {
+    let _worker = Worker::start(&app);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let base = format!("/api/v1/models/{model}");
+    let threat = |title: &str, assessment: Value| {
+        c.post(
+            &format!("{base}/threats"),
+            &json!({"title": title, "stride": "tampering", "assessment": assessment}),
+        )
+        .ok(201)
+    };
+    let cvss = threat(
+        "remote takeover",
+        json!({"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}),
+    );
+    threat(
+        "dread",
+        json!({"method": "dread", "damage": 10, "reproducibility": 10, "exploitability": 5, "affected_users": 5, "discoverability": 5}),
+    );
+    threat(
+        "nist",
+        json!({"method": "nist", "likelihood": "high", "impact": "moderate"}),
+    );
+    let tree = c.post(&format!("{base}/attack-trees"), &json!({"name": "t", "root": {"kind": "leaf", "label": "phish", "attributes": {"probability": 0.9},
+        "countermeasure": {"kind": "defense", "label": "training"}}})).ok(201);
+    threat(
+        "tree",
+        json!({"method": "attack_tree", "tree_id": id(&tree), "impact": "very_high"}),
+    );
+    let control = c.post(&format!("{base}/controls"), &json!({"name": "WAF", "type": "preventive", "category": "technical", "status": "implemented",
+        "effectiveness": 50, "threat_ids": [id(&cvss)]})).ok(201);
+
+    let r = fresh(&c, &model);
+    // Inherent: cvss 9.8, dread 7.0, nist H×M = moderate 5.0, tree p 0.9 → high × very high = very high 10.
+    // Residual: cvss 9.8 × 0.5 = 4.9; the others unchanged.
+    assert_eq!(
+        scores(&r),
+        [
+            ("tree".to_string(), 10.0, 10.0),
+            ("dread".to_string(), 7.0, 7.0),
+            ("nist".to_string(), 5.0, 5.0),
+            ("remote takeover".to_string(), 9.8, 4.9),
+        ]
+    );
+    assert_eq!(r["items"][0]["residual_severity"], "critical");
+
+    // An edit moves the residual score.
+    c.patch(
+        &format!("{base}/controls/{}", id(&control)),
+        &json!({"effectiveness": 100}),
+    )
+    .ok(200);
+    let r = fresh(&c, &model);
+    assert_eq!(scores(&r)[3], ("remote takeover".to_string(), 9.8, 0.0));
+    // A control realising the tree's defense lowers the tree's probability: 0.9 × (1 − 0.8) = 0.18 → low × very high = moderate.
+    let defense = id(&tree["root"]["countermeasure"]);
+    c.post(&format!("{base}/controls"), &json!({"name": "Training", "type": "preventive", "category": "administrative", "status": "implemented",
+        "effectiveness": 80, "defense_node_ids": [defense]})).ok(201);
+    let r = fresh(&c, &model);
+    let tree_row = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["title"] == "tree")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            tree_row["inherent_score"].as_f64(),
+            tree_row["residual_score"].as_f64()
+        ),
+        (Some(10.0), Some(5.0))
+    );
+
+    assert_eq!(
+        c.get(&format!("{base}/risks?severity=critical")).ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        c.get(&format!("{base}/risks?severity=high")).ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    c.get(&format!("{base}/risks?severity=dire"))
+        .names_field("severity");
+
+    // An explicit recomputation is a job with a status.
+    let accepted = c.request("POST", &format!("{base}/risk-recomputations"), &[], None);
+    let job = accepted.ok(202);
+    let url = accepted.header("location").unwrap().to_string();
+    assert_eq!(
+        url,
+        format!("/api/v1/jobs/{}", job["job_id"].as_str().unwrap())
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = c.get(&url).ok(200);
+        if j["status"] == "succeeded" {
+            assert!(j["attempts"].as_i64().unwrap() >= 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "job never succeeded: {j}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.client(&app.key("globex", "owner"))
+        .get(&url)
+        .problem(404);
+    app.client(&app.key("acme", "viewer"))
+        .request("POST", &format!("{base}/risk-recomputations"), &[], None)
+        .problem(403);
+});
+
+fn jobs_of(app: &Palisade, model: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = diesel::PgConnection::establish(app.db.url()).unwrap();
+    diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE model_id = $1")
+        .bind::<diesel::sql_types::Text, _>(model)
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n
+}
+
+#[test]
+fn a_burst_of_edits_coalesces_and_ends_correct() {
+    let app = Palisade::start(Mode::Production);
+    let _worker = Worker::start(&app);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let base = format!("/api/v1/models/{model}");
+    let t = c.post(&format!("{base}/threats"), &json!({"title": "t", "stride": "tampering", "assessment": {"method": "dread", "damage": 10, "reproducibility": 10, "exploitability": 10, "affected_users": 10, "discoverability": 10}})).ok(201);
+    let control = c.post(&format!("{base}/controls"), &json!({"name": "c", "type": "preventive", "category": "technical", "status": "implemented", "effectiveness": 0, "threat_ids": [id(&t)]})).ok(201);
+    for e in 1..=200 {
+        c.patch(
+            &format!("{base}/controls/{}", id(&control)),
+            &json!({"effectiveness": e % 100}),
+        )
+        .ok(200);
+    }
+    let r = fresh(&c, &model);
+    // The last edit set 0 % (200 % 100): residual = inherent.
+    assert_eq!(scores(&r), [("t".to_string(), 10.0, 10.0)]);
+    let jobs = jobs_of(&app, &model);
+    eprintln!("200 edits → {jobs} recomputation jobs");
+    assert!(
+        jobs < 200,
+        "{jobs} jobs for 202 changes: coalescing did nothing"
+    );
+}
+
+#[test]
+fn a_worker_killed_mid_job_loses_nothing() {
+    let app = Palisade::start(Mode::Production);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let base = format!("/api/v1/models/{model}");
+    for i in 0..300 {
+        c.post(&format!("{base}/threats"), &json!({"title": format!("t{i:03}"), "stride": "tampering", "assessment": {"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}})).ok(201);
+    }
+    let mut worker = Worker::start(&app);
+    std::thread::sleep(Duration::from_millis(150));
+    // SIGKILL: no chance to finish or hand the job back.
+    let pid = worker.0.as_ref().unwrap().id();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    worker.kill();
+    let _again = Worker::start(&app);
+    let r = fresh(&c, &model);
+    assert_eq!(r["items"].as_array().unwrap().len(), 300);
+    assert!(r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|row| row["residual_score"] == 9.8));
+}
+
+#[test]
+fn writes_succeed_while_the_broker_is_unreachable_and_the_register_catches_up() {
+    let closed = format!("amqp://guest:guest@127.0.0.1:{}/%2f", common::free_port());
+    let mut app = Palisade::start_with(Mode::Production, &[("AMQP_URL", closed.as_str())]);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let base = format!("/api/v1/models/{model}");
+    for i in 0..5 {
+        c.post(&format!("{base}/threats"), &json!({"title": format!("t{i}"), "stride": "spoofing", "assessment": {"method": "nist", "likelihood": "high", "impact": "high"}})).ok(201);
+    }
+    let r = c.get(&format!("{base}/risks")).ok(200);
+    assert_eq!(r["stale"], true, "jobs wait in the outbox");
+    assert!(r["items"].as_array().unwrap().is_empty());
+    // The broker "comes back": the same database, now with a reachable broker.
+    app.restart_with(&[]);
+    let _worker = Worker::start(&app);
+    let c = Client {
+        base: app.base.clone(),
+        key: c.key.clone(),
+    };
+    let r = fresh(&c, &model);
+    assert_eq!(r["items"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_poison_job_is_dead_lettered_and_shown_as_failed() {
+    let app = Palisade::start(Mode::Production);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let me = c.get("/api/v1/me").ok(200);
+    let org = me["organization"]["id"].as_str().unwrap().to_string();
+    let job = uuid::Uuid::now_v7().to_string();
+    let mut conn = diesel::PgConnection::establish(app.db.url()).unwrap();
+    diesel::sql_query("INSERT INTO jobs (id, org_id, model_id, kind, status, attempts, created_at, updated_at) VALUES ($1, $2, $3, 'explode', 'queued', 0, now(), now())")
+        .bind::<diesel::sql_types::Text, _>(&job)
+        .bind::<diesel::sql_types::Text, _>(&org)
+        .bind::<diesel::sql_types::Text, _>(&model)
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("INSERT INTO outbox (id, payload, created_at) VALUES ($1, $2, now())")
+        .bind::<diesel::sql_types::Text, _>(&job)
+        .bind::<diesel::sql_types::Text, _>(json!({"job_id": job, "kind": "explode"}).to_string())
+        .execute(&mut conn)
+        .unwrap();
+    let _worker = Worker::start(&app);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = c.get(&format!("/api/v1/jobs/{job}")).ok(200);
+        if j["status"] == "failed" {
+            assert!(
+                j["error"].as_str().unwrap().contains("unknown job kind"),
+                "{j}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the poison job was not parked: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
