@@ -320,3 +320,74 @@ fn a_poison_job_is_dead_lettered_and_shown_as_failed() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+both_modes!(gaps_are_derived_and_close_as_records_are_fixed, |app| {
+    let _worker = Worker::start(&app);
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("m");
+    let base = format!("/api/v1/models/{model}");
+    let kinds = || -> Vec<String> {
+        let mut k: Vec<String> = c.get(&format!("{base}/gaps")).ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["kind"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    let step4 = || c.get(&format!("{base}/progress")).ok(200)["steps"][3].clone();
+    assert_eq!(step4()["status"], "not_started");
+    let db = c
+        .post(
+            &format!("{base}/assets"),
+            &json!({"name": "db", "kind": "data", "classification": "restricted", "owner": "x"}),
+        )
+        .ok(201);
+    c.post(
+        &format!("{base}/parties"),
+        &json!({"name": "lonely", "kind": "customer", "trust_level": "untrusted"}),
+    )
+    .ok(201);
+    let idle = c.post(&format!("{base}/controls"), &json!({"name": "idle", "type": "detective", "category": "technical", "status": "implemented", "effectiveness": 10})).ok(201);
+    let threat = c.post(&format!("{base}/threats"), &json!({"title": "takeover", "stride": "elevation_of_privilege", "asset_ids": [id(&db)],
+        "assessment": {"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}})).ok(201);
+    fresh(&c, &model);
+    assert_eq!(
+        kinds(),
+        [
+            "environment_check",
+            "idle_control",
+            "uncontrolled_sensitive_asset",
+            "unprotected_threat"
+        ]
+    );
+    assert_eq!(step4()["status"], "in_progress");
+
+    c.post(&format!("{base}/controls"), &json!({"name": "patching", "type": "preventive", "category": "technical", "status": "implemented", "effectiveness": 50, "threat_ids": [id(&threat)]})).ok(201);
+    c.delete(&format!("{base}/controls/{}", id(&idle))).ok(204);
+    fresh(&c, &model);
+    assert_eq!(kinds(), ["environment_check"]);
+    let step = step4();
+    assert_eq!(step["status"], "complete", "{step}");
+
+    if app.mode == Mode::Production {
+        // The request id of the call that caused a job follows it into the worker's logs.
+        let job = c
+            .request(
+                "POST",
+                &format!("{base}/risk-recomputations"),
+                &[("X-Request-Id", "trace-risk-7")],
+                None,
+            )
+            .ok(202);
+        let url = format!("/api/v1/jobs/{}", job["job_id"].as_str().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while c.get(&url).ok(200)["status"] != "succeeded" {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(app.path().join("worker.log")).unwrap();
+        assert!(log.contains("request_id=\"trace-risk-7\""), "{log}");
+    }
+});

@@ -82,6 +82,7 @@ use crate::routes;
         routes::risks::get_risks,
         routes::risks::recompute_risks,
         routes::risks::get_job,
+        routes::risks::get_gaps,
         routes::scoring::score_owasp,
         routes::scoring::score_cvss31,
         routes::scoring::score_cvss40,

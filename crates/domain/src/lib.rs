@@ -40,6 +40,7 @@ pub mod asset_tree;
 pub mod audit;
 pub mod diagram;
 pub mod environment;
+pub mod gaps;
 pub mod ids;
 pub mod job;
 pub mod model;

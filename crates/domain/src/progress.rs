@@ -52,6 +52,11 @@ pub struct ModelFacts<'a> {
     pub environment_records: usize,
     /// Step 3's checks (`environment::checks`).
     pub environment_checks: Vec<Check>,
+    pub threat_count: usize,
+    pub control_count: usize,
+    pub register_stale: bool,
+    /// Step 4's gaps (`gaps::gaps`).
+    pub gaps: Vec<crate::gaps::Gap>,
 }
 
 pub const STEP_NAMES: [&str; 6] = [
@@ -68,9 +73,10 @@ pub fn progress(facts: &ModelFacts<'_>) -> Progress {
         scope_step(facts),
         threats_step(facts),
         environment_step(facts),
+        analysis_step(facts),
     ];
-    // Steps 4–6 have no records yet: honestly not started, with no checks to show.
-    for (i, name) in STEP_NAMES.iter().enumerate().skip(3) {
+    // Steps 5–6 have no records yet: honestly not started, with no checks to show.
+    for (i, name) in STEP_NAMES.iter().enumerate().skip(4) {
         steps.push(Step {
             step: i as u8 + 1,
             name,
@@ -139,6 +145,76 @@ fn scope_step(facts: &ModelFacts<'_>) -> Step {
     Step {
         step: 1,
         name: STEP_NAMES[0],
+        status,
+        checks,
+    }
+}
+
+fn analysis_step(facts: &ModelFacts<'_>) -> Step {
+    use crate::gaps::GapKind;
+    let of = |kind: GapKind| -> Vec<String> {
+        facts
+            .gaps
+            .iter()
+            .filter(|g| g.kind == kind)
+            .flat_map(|g| g.refs.clone())
+            .collect()
+    };
+    let unprotected = of(GapKind::UnprotectedThreat);
+    let uncontrolled = of(GapKind::UncontrolledSensitiveAsset);
+    let idle = of(GapKind::IdleControl);
+    let checks = vec![
+        Check {
+            id: "analysis.has_threat",
+            ok: facts.threat_count > 0,
+            message: format!("{} threat(s) analysed", facts.threat_count),
+            refs: Vec::new(),
+        },
+        Check {
+            id: "analysis.register_fresh",
+            ok: !facts.register_stale,
+            message: if facts.register_stale {
+                "the risk register is being recomputed".into()
+            } else {
+                "the risk register is up to date".into()
+            },
+            refs: Vec::new(),
+        },
+        Check {
+            id: "analysis.high_risks_controlled",
+            ok: unprotected.is_empty(),
+            message: format!(
+                "{} threat(s) at high or critical residual risk without an implemented control",
+                unprotected.len()
+            ),
+            refs: unprotected,
+        },
+        Check {
+            id: "analysis.sensitive_assets_controlled",
+            ok: uncontrolled.is_empty(),
+            message: format!(
+                "{} confidential or restricted asset(s) without a control",
+                uncontrolled.len()
+            ),
+            refs: uncontrolled,
+        },
+        Check {
+            id: "analysis.controls_cover_something",
+            ok: idle.is_empty(),
+            message: format!("{} control(s) cover nothing", idle.len()),
+            refs: idle,
+        },
+    ];
+    let status = if facts.threat_count == 0 && facts.control_count == 0 {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: 4,
+        name: STEP_NAMES[3],
         status,
         checks,
     }

@@ -28,21 +28,71 @@ pub async fn get_progress(
     model_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
-    let org = auth.org.id;
-    let (assets, actor_count, tree_count, targets, (zones, parties, interactions)) = state
-        .db(move |c| {
-            let assets = assets::all_in_model(c, org, model)?;
-            let actors = threat_actors::count_in_model(c, model)?;
-            let trees = attack_trees::count_in_model(c, model)?;
-            let targets = attack_trees::targets_in_model(c, model)?;
-            let environment = (
-                trust_zones::all_in_model(c, model)?,
-                parties::all_in_model(c, model)?,
-                interactions::all_in_model(c, model)?,
-            );
-            Ok((assets, actors, trees, targets, environment))
+    let w = load(&state, &auth, model).await?;
+    let facts = ModelFacts {
+        assets: &w.assets,
+        actor_count: w.actor_count,
+        tree_count: w.tree_count,
+        tree_targets: w.tree_targets.clone(),
+        environment_records: w.environment_records,
+        environment_checks: w.environment_checks.clone(),
+        threat_count: w.threats.len(),
+        control_count: w.controls.len(),
+        register_stale: w.register.stale,
+        gaps: w.gaps(),
+    };
+    Ok(HttpResponse::Ok().json(progress::progress(&facts)))
+}
+
+/// Everything the model's checks and gaps read, loaded in one go.
+pub(crate) struct Workspace {
+    pub assets: Vec<palisade_domain::asset::Asset>,
+    pub actor_count: usize,
+    pub tree_count: usize,
+    pub tree_targets: std::collections::HashSet<palisade_domain::ids::AssetId>,
+    pub environment_records: usize,
+    pub environment_checks: Vec<palisade_domain::progress::Check>,
+    pub threats: Vec<palisade_domain::threat::Threat>,
+    pub controls: Vec<palisade_domain::threat::Control>,
+    pub register: palisade_store::risks::Register,
+}
+
+impl Workspace {
+    pub fn gaps(&self) -> Vec<palisade_domain::gaps::Gap> {
+        palisade_domain::gaps::gaps(&palisade_domain::gaps::GapFacts {
+            register: &self.register.rows,
+            threats: &self.threats,
+            controls: &self.controls,
+            assets: &self.assets,
+            environment_checks: &self.environment_checks,
         })
-        .await?;
+    }
+}
+
+pub(crate) async fn load(
+    state: &AppState,
+    auth: &Auth,
+    model: ModelId,
+) -> Result<Workspace, ApiError> {
+    let org = auth.org.id;
+    let (assets, actors, trees, targets, zones, parties, interactions, threats, controls, register) =
+        state
+            .db(move |c| {
+                let assets = assets::all_in_model(c, org, model)?;
+                Ok((
+                    assets,
+                    threat_actors::count_in_model(c, model)?,
+                    attack_trees::count_in_model(c, model)?,
+                    attack_trees::targets_in_model(c, model)?,
+                    trust_zones::all_in_model(c, model)?,
+                    parties::all_in_model(c, model)?,
+                    interactions::all_in_model(c, model)?,
+                    palisade_store::threats::all_in_model(c, model)?,
+                    palisade_store::controls::all_in_model(c, model)?,
+                    palisade_store::risks::read(c, org, model)?,
+                ))
+            })
+            .await?;
     let environment_checks = environment::checks(&EnvironmentFacts {
         assets: &assets,
         zones: &zones,
@@ -50,13 +100,15 @@ pub async fn get_progress(
         interactions: &interactions,
         today: chrono::Utc::now().date_naive(),
     });
-    let facts = ModelFacts {
-        assets: &assets,
-        actor_count: usize::try_from(actor_count).unwrap_or(0),
-        tree_count: usize::try_from(tree_count).unwrap_or(0),
+    Ok(Workspace {
+        actor_count: usize::try_from(actors).unwrap_or(0),
+        tree_count: usize::try_from(trees).unwrap_or(0),
         tree_targets: targets.iter().filter_map(|t| t.parse().ok()).collect(),
         environment_records: zones.len() + parties.len() + interactions.len(),
         environment_checks,
-    };
-    Ok(HttpResponse::Ok().json(progress::progress(&facts)))
+        assets,
+        threats,
+        controls,
+        register,
+    })
 }

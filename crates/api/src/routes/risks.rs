@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/models/{model_id}/risk-recomputations")
                 .route(web::post().to(recompute_risks)),
         )
+        .service(resource("/api/v1/models/{model_id}/gaps").route(web::get().to(get_gaps)))
         .service(resource("/api/v1/jobs/{job_id}").route(web::get().to(get_job)));
 }
 
@@ -155,4 +156,31 @@ pub async fn get_job(
     let org = auth.org.id;
     let job = state.db(move |c| jobs::get(c, org, id)).await?;
     Ok(HttpResponse::Ok().json(job))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GapList {
+    pub items: Vec<palisade_domain::gaps::Gap>,
+    /// True when the register the gaps read is being recomputed.
+    pub stale: bool,
+}
+
+/// The model's gaps: high residual risks without an implemented control,
+/// confidential or restricted assets without a control, failed step-3
+/// checks, and controls that cover nothing.
+#[utoipa::path(get, path = "/api/v1/models/{model_id}/gaps", operation_id = "getGaps", tag = "analysis",
+    params(("model_id" = uuid::Uuid, Path, description = "The model's id")),
+    responses((status = 200, description = "The gaps, each with the ids involved", body = GapList)),
+    security(("api_key" = [])))]
+pub async fn get_gaps(
+    state: web::Data<AppState>,
+    auth: Auth,
+    model_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let model: ModelId = path_id(&model_id)?;
+    let w = super::progress::load(&state, &auth, model).await?;
+    Ok(HttpResponse::Ok().json(GapList {
+        items: w.gaps(),
+        stale: w.register.stale,
+    }))
 }
