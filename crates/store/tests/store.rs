@@ -468,3 +468,139 @@ both_backends!(idempotency_keys_remember_the_first_response, |store| {
     );
     assert_eq!(idempotency::purge_expired(&mut conn).unwrap(), 0);
 });
+
+fn threat_fields(title: &str) -> palisade_domain::threat::ThreatFields {
+    let assessment = serde_json::from_value(serde_json::json!({"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"})).unwrap();
+    palisade_domain::threat::ThreatFields {
+        title: title.into(),
+        description: None,
+        stride: palisade_domain::threat::Stride::Spoofing,
+        asset_ids: vec![],
+        actor_ids: vec![],
+        interaction_ids: vec![],
+        attack_tree_node_ids: vec![],
+        assessment: palisade_domain::threat::ThreatAssessment::Stateless(assessment),
+    }
+}
+
+both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
+    use palisade_store::{jobs, risks, threats};
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let a = threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+    threats::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
+    threats::update(&mut conn, &acme, model.id, a.id, None, |t| {
+        Ok(palisade_domain::threat::ThreatFields {
+            title: "a2".into(),
+            ..t.fields.clone()
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        jobs::count_for_model(&mut conn, model.id).unwrap(),
+        1,
+        "three changes, one queued job"
+    );
+    let pending = jobs::unpublished(&mut conn, 10).unwrap();
+    assert_eq!(pending.len(), 1);
+    let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
+    assert!(register.stale && register.rows.is_empty());
+
+    jobs::execute(&mut conn, &pending[0].0)
+        .map_err(|(e, _)| e.to_string())
+        .unwrap();
+    let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
+    assert!(!register.stale);
+    assert_eq!(
+        register
+            .rows
+            .iter()
+            .map(|r| r.title.as_str())
+            .collect::<Vec<_>>(),
+        ["a2", "b"]
+    );
+    // Running the same job again changes nothing.
+    jobs::execute(&mut conn, &pending[0].0)
+        .map_err(|(e, _)| e.to_string())
+        .unwrap();
+    assert_eq!(
+        risks::read(&mut conn, acme.org_id, model.id)
+            .unwrap()
+            .rows
+            .len(),
+        2
+    );
+    // The next change queues a new job.
+    threats::delete(&mut conn, &acme, model.id, a.id, None).unwrap();
+    assert_eq!(jobs::count_for_model(&mut conn, model.id).unwrap(), 2);
+    assert!(risks::read(&mut conn, acme.org_id, model.id).unwrap().stale);
+});
+
+both_backends!(a_stale_computation_never_overwrites_a_newer_one, |store| {
+    use palisade_store::{risks, threats};
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+    let first = risks::recompute(&mut conn, model.id).unwrap();
+    assert_eq!(first["written"], true);
+    let again = risks::recompute(&mut conn, model.id).unwrap();
+    assert_eq!(
+        again["written"], false,
+        "the same revision is not written twice"
+    );
+});
+
+both_backends!(unknown_job_kinds_fail_for_good, |store| {
+    use palisade_store::jobs;
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let job = jobs::create(&mut conn, &acme, model.id, "explode").unwrap();
+    match jobs::execute(&mut conn, &job.id.to_string()) {
+        Err((e, retry)) => {
+            assert!(!retry);
+            assert!(e.to_string().contains("unknown job kind"));
+        }
+        Ok(()) => panic!("an unknown kind ran"),
+    }
+    assert_eq!(
+        jobs::get(&mut conn, acme.org_id, job.id).unwrap().status,
+        palisade_domain::job::JobStatus::Failed
+    );
+    assert!(matches!(
+        jobs::execute(&mut conn, "no-such-job"),
+        Err((_, false))
+    ));
+});
+
+both_backends!(threat_references_stay_inside_the_model, |store| {
+    use palisade_store::{controls, threats};
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+    let other = models::create(&mut conn, &acme, model_fields("other")).unwrap();
+    let foreign = assets::create(
+        &mut conn,
+        &acme,
+        other.id,
+        asset_fields(serde_json::json!({"name": "f", "kind": "data"})),
+    )
+    .unwrap();
+    let mut fields = threat_fields("t");
+    fields.asset_ids = vec![foreign.id];
+    match threats::create(&mut conn, &acme, model.id, fields) {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "asset_ids[0]"),
+        other => panic!("{other:?}"),
+    }
+    let control: palisade_domain::threat::ControlFields = serde_json::from_value(
+        serde_json::json!({"name": "c", "type": "preventive", "category": "technical",
+        "status": "implemented", "effectiveness": 50, "asset_ids": [foreign.id]}),
+    )
+    .unwrap();
+    match controls::create(&mut conn, &acme, model.id, control) {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "asset_ids[0]"),
+        other => panic!("{other:?}"),
+    }
+});
