@@ -156,5 +156,66 @@ fn attack_trees(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cvss, owasp_bench, fair_bench, attack_trees);
+/// The risk register of `n` threats (CVSS, DREAD and NIST in turn) with
+/// 1 000 controls, each covering ten threats.
+fn register_bench(c: &mut Criterion) {
+    use palisade_domain::ids::{ControlId, ModelId, ThreatId};
+    use palisade_domain::scoring::residual::ControlStatus;
+    use palisade_domain::threat::{Control, ControlCategory, ControlFields, ControlType, Stride, Threat, ThreatAssessment, ThreatFields};
+    let mut group = c.benchmark_group("register");
+    group.sample_size(10);
+    let now = chrono::Utc::now();
+    let assessments = [
+        serde_json::json!({"method": "cvss31", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}),
+        serde_json::json!({"method": "dread", "damage": 7, "reproducibility": 5, "exploitability": 5, "affected_users": 3, "discoverability": 9}),
+        serde_json::json!({"method": "nist", "likelihood": "high", "impact": "moderate"}),
+    ];
+    for n in [1_000usize, 10_000, 100_000] {
+        let threats: Vec<Threat> = (0..n)
+            .map(|i| Threat {
+                id: ThreatId::generate(),
+                model_id: ModelId::generate(),
+                fields: ThreatFields {
+                    title: format!("threat {i}"),
+                    description: None,
+                    stride: Stride::Tampering,
+                    asset_ids: vec![],
+                    actor_ids: vec![],
+                    interaction_ids: vec![],
+                    attack_tree_node_ids: vec![],
+                    assessment: ThreatAssessment::Stateless(serde_json::from_value(assessments[i % 3].clone()).unwrap_or_else(|e| panic!("{e}"))),
+                },
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let controls: Vec<Control> = (0..1_000)
+            .map(|i| Control {
+                id: ControlId::generate(),
+                model_id: ModelId::generate(),
+                fields: ControlFields {
+                    name: format!("control {i}"),
+                    description: None,
+                    control_type: ControlType::Preventive,
+                    category: ControlCategory::Technical,
+                    status: [ControlStatus::Implemented, ControlStatus::Partial, ControlStatus::Planned][i % 3],
+                    effectiveness: (i % 100) as i64,
+                    threat_ids: (0..10).map(|k| threats[(i * 10 + k) % n].id).collect(),
+                    asset_ids: vec![],
+                    defense_node_ids: vec![],
+                },
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        group.bench_function(format!("{n} threats, 1000 controls"), |b| {
+            b.iter(|| black_box(palisade_domain::risk::register(&threats, &controls, &HashMap::new())))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cvss, owasp_bench, fair_bench, attack_trees, register_bench);
 criterion_main!(benches);

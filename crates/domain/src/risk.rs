@@ -125,10 +125,17 @@ pub fn register(
     controls: &[Control],
     trees: &HashMap<AttackTreeId, Result<TreeForRisk, String>>,
 ) -> Vec<RiskRow> {
+    // Controls by the threats they cover, once, rather than a scan per threat.
+    let mut by_threat: HashMap<ThreatId, Vec<ControlEffect>> = HashMap::new();
+    for c in controls {
+        for t in &c.fields.threat_ids {
+            by_threat.entry(*t).or_default().push(effect(c));
+        }
+    }
     let mut rows: Vec<RiskRow> = threats
         .iter()
         .map(|t| {
-            let covering: Vec<ControlEffect> = controls.iter().filter(|c| c.fields.threat_ids.contains(&t.id)).map(effect).collect();
+            let covering: Vec<ControlEffect> = by_threat.get(&t.id).cloned().unwrap_or_default();
             let base = vec![format!("{} control(s) cover this threat", covering.len())];
             match &t.fields.assessment {
                 ThreatAssessment::Stateless(a) => match assess(Scored::Assessment(a), &covering, &[], Treatment::None) {
