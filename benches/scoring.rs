@@ -161,7 +161,10 @@ fn attack_trees(c: &mut Criterion) {
 fn register_bench(c: &mut Criterion) {
     use palisade_domain::ids::{ControlId, ModelId, ThreatId};
     use palisade_domain::scoring::residual::ControlStatus;
-    use palisade_domain::threat::{Control, ControlCategory, ControlFields, ControlType, Stride, Threat, ThreatAssessment, ThreatFields};
+    use palisade_domain::threat::{
+        Control, ControlCategory, ControlFields, ControlType, Stride, Threat, ThreatAssessment,
+        ThreatFields,
+    };
     let mut group = c.benchmark_group("register");
     group.sample_size(10);
     let now = chrono::Utc::now();
@@ -183,7 +186,10 @@ fn register_bench(c: &mut Criterion) {
                     actor_ids: vec![],
                     interaction_ids: vec![],
                     attack_tree_node_ids: vec![],
-                    assessment: ThreatAssessment::Stateless(serde_json::from_value(assessments[i % 3].clone()).unwrap_or_else(|e| panic!("{e}"))),
+                    assessment: ThreatAssessment::Stateless(
+                        serde_json::from_value(assessments[i % 3].clone())
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    ),
                 },
                 version: 1,
                 created_at: now,
@@ -199,7 +205,11 @@ fn register_bench(c: &mut Criterion) {
                     description: None,
                     control_type: ControlType::Preventive,
                     category: ControlCategory::Technical,
-                    status: [ControlStatus::Implemented, ControlStatus::Partial, ControlStatus::Planned][i % 3],
+                    status: [
+                        ControlStatus::Implemented,
+                        ControlStatus::Partial,
+                        ControlStatus::Planned,
+                    ][i % 3],
                     effectiveness: (i % 100) as i64,
                     threat_ids: (0..10).map(|k| threats[(i * 10 + k) % n].id).collect(),
                     asset_ids: vec![],
@@ -211,11 +221,24 @@ fn register_bench(c: &mut Criterion) {
             })
             .collect();
         group.bench_function(format!("{n} threats, 1000 controls"), |b| {
-            b.iter(|| black_box(palisade_domain::risk::register(&threats, &controls, &HashMap::new())))
+            b.iter(|| {
+                black_box(palisade_domain::risk::register(
+                    &threats,
+                    &controls,
+                    &HashMap::new(),
+                ))
+            })
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, cvss, owasp_bench, fair_bench, attack_trees, register_bench);
+criterion_group!(
+    benches,
+    cvss,
+    owasp_bench,
+    fair_bench,
+    attack_trees,
+    register_bench
+);
 criterion_main!(benches);

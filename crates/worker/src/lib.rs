@@ -161,9 +161,12 @@ pub mod outbox;
 use palisade_domain::job::JobMessage;
 use palisade_store::{jobs, Store};
 
-/// How long a job that failed for a passing reason waits before it is
-/// handed back to the queue.
-const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// A job that failed for a passing reason waits before it is handed back to
+/// the queue: 0.5 s, doubling with each failure this worker saw, up to 30 s.
+fn retry_delay(failures: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1u64 << failures.min(6)))
+        .min(Duration::from_secs(30))
+}
 
 enum Verdict {
     Ack,
@@ -306,6 +309,8 @@ async fn consume<S: Future<Output = ()>>(
         broker = %redact(&config.amqp_url),
         "worker consuming"
     );
+    // Failures per message, for the back-off; forgotten with the session.
+    let mut failures: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let end = loop {
         tokio::select! {
             _ = shutdown.as_mut() => {
@@ -321,7 +326,10 @@ async fn consume<S: Future<Output = ()>>(
                 match handle(store, &delivery.data).await {
                     Verdict::Ack => delivery.acker.ack(BasicAckOptions::default()).await?,
                     Verdict::Retry => {
-                        tokio::time::sleep(RETRY_DELAY).await;
+                        let key = String::from_utf8_lossy(&delivery.data).into_owned();
+                        let n = failures.entry(key).or_insert(0);
+                        *n += 1;
+                        tokio::time::sleep(retry_delay(*n - 1)).await;
                         delivery.acker.nack(BasicNackOptions { requeue: true, ..Default::default() }).await?;
                     }
                     Verdict::DeadLetter(reason) => {
@@ -362,6 +370,14 @@ mod tests {
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
         assert_eq!(redact("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
+    }
+
+    #[test]
+    fn retries_back_off_up_to_thirty_seconds() {
+        assert_eq!(retry_delay(0), Duration::from_millis(500));
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(3), Duration::from_secs(4));
+        assert_eq!(retry_delay(20), Duration::from_secs(30));
     }
 
     #[test]
