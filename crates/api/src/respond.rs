@@ -26,65 +26,29 @@ pub trait Versioned {
     fn version(&self) -> i64;
 }
 
-impl Versioned for Model {
-    fn version(&self) -> i64 {
-        self.version
-    }
+/// Every record type carries a `version` field.
+macro_rules! versioned {
+    ($($t:ty),+ $(,)?) => {
+        $(impl Versioned for $t {
+            fn version(&self) -> i64 {
+                self.version
+            }
+        })+
+    };
 }
 
-impl Versioned for Asset {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::threat_actor::ThreatActor {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::tree::AttackTree {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::environment::TrustZone {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::environment::Party {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::environment::Interaction {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::threat::Threat {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::threat::Control {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for palisade_domain::tree::TreeNode {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
+versioned!(
+    Model,
+    Asset,
+    palisade_domain::threat_actor::ThreatActor,
+    palisade_domain::tree::AttackTree,
+    palisade_domain::tree::TreeNode,
+    palisade_domain::environment::TrustZone,
+    palisade_domain::environment::Party,
+    palisade_domain::environment::Interaction,
+    palisade_domain::threat::Threat,
+    palisade_domain::threat::Control,
+);
 
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")

@@ -151,23 +151,6 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
     Ok(errors.finish()?)
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: AssetId,
-    before: Option<&Asset>,
-    after: Option<&Asset>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "asset",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -194,7 +177,14 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Create, asset.id, None, Some(&asset))?,
+            audit::Change::of(
+                "asset",
+                model_id,
+                AuditAction::Create,
+                asset.id,
+                None,
+                Some(&asset),
+            )?,
         )
     })?;
     Ok(asset)
@@ -326,7 +316,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "asset",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -388,7 +379,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "asset",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }

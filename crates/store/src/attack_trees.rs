@@ -449,23 +449,6 @@ fn bump(conn: &mut DbConn, row: &TreeRow) -> Result<TreeRow, StoreError> {
     Ok(next)
 }
 
-fn tree_change(
-    model: ModelId,
-    action: AuditAction,
-    id: &str,
-    before: Option<&AttackTreeSummary>,
-    after: Option<&AttackTreeSummary>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "attack_tree",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 fn record(row: &TreeRow, rows: &[NodeRow]) -> Result<AttackTree, StoreError> {
     let s = row.summary(rows.len())?;
     Ok(AttackTree {
@@ -541,7 +524,14 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            tree_change(model_id, AuditAction::Create, &id, None, Some(&summary))?,
+            audit::Change::of(
+                "attack_tree",
+                model_id,
+                AuditAction::Create,
+                &id,
+                None,
+                Some(&summary),
+            )?,
         )?;
         record(&row, &rows)
     })
@@ -673,7 +663,8 @@ pub fn replace(
         audit::record(
             conn,
             actor,
-            tree_change(
+            audit::Change::of(
+                "attack_tree",
                 model_id,
                 AuditAction::Update,
                 &row.id,
@@ -709,7 +700,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            tree_change(model_id, AuditAction::Delete, &row.id, Some(&before), None)?,
+            audit::Change::of(
+                "attack_tree",
+                model_id,
+                AuditAction::Delete,
+                &row.id,
+                Some(&before),
+                None,
+            )?,
         )
     })
 }

@@ -19,6 +19,27 @@ pub struct Change {
     pub after: Option<serde_json::Value>,
 }
 
+impl Change {
+    /// A change to a record of a model, with the record as it was and as it is.
+    pub fn of<T: serde::Serialize>(
+        entity_type: &'static str,
+        model: ModelId,
+        action: AuditAction,
+        id: impl ToString,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<Change, StoreError> {
+        Ok(Change {
+            model_id: Some(model),
+            action,
+            entity_type,
+            entity_id: id.to_string(),
+            before: before.map(serde_json::to_value).transpose()?,
+            after: after.map(serde_json::to_value).transpose()?,
+        })
+    }
+}
+
 pub fn record(conn: &mut DbConn, actor: &Actor, change: Change) -> Result<(), StoreError> {
     let to_text = |v: Option<serde_json::Value>| v.map(|v| v.to_string());
     diesel::insert_into(audit_events::table)

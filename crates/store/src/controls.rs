@@ -129,23 +129,6 @@ fn with_links(conn: &mut DbConn, rows: Vec<ControlRow>) -> Result<Vec<Control>, 
         .collect()
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: ControlId,
-    before: Option<&Control>,
-    after: Option<&Control>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "control",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -174,7 +157,8 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "control",
                 model_id,
                 AuditAction::Create,
                 control.id,
@@ -295,7 +279,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "control",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -324,7 +309,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "control",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }

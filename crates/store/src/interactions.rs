@@ -235,23 +235,6 @@ fn write_data(conn: &mut DbConn, i: &Interaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: InteractionId,
-    before: Option<&Interaction>,
-    after: Option<&Interaction>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "interaction",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 fn load_one(
     conn: &mut DbConn,
     model_id: ModelId,
@@ -296,7 +279,8 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "interaction",
                 model_id,
                 AuditAction::Create,
                 created.id,
@@ -407,7 +391,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "interaction",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -435,7 +420,8 @@ fn delete_row(
     audit::record(
         conn,
         actor,
-        change(
+        audit::Change::of(
+            "interaction",
             model_id,
             AuditAction::Delete,
             current.id,

@@ -173,23 +173,6 @@ fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: PartyId,
-    before: Option<&Party>,
-    after: Option<&Party>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "party",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -216,7 +199,14 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Create, party.id, None, Some(&party))?,
+            audit::Change::of(
+                "party",
+                model_id,
+                AuditAction::Create,
+                party.id,
+                None,
+                Some(&party),
+            )?,
         )
     })?;
     Ok(party)
@@ -329,7 +319,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "party",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -375,7 +366,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "party",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }

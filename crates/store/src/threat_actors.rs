@@ -76,23 +76,6 @@ impl ActorRow {
     }
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: ThreatActorId,
-    before: Option<&ThreatActor>,
-    after: Option<&ThreatActor>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "threat_actor",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -117,7 +100,8 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "threat_actor",
                 model_id,
                 AuditAction::Create,
                 record.id,
@@ -233,7 +217,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "threat_actor",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -267,7 +252,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "threat_actor",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }

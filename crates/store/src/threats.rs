@@ -157,23 +157,6 @@ fn with_links(conn: &mut DbConn, rows: Vec<ThreatRow>) -> Result<Vec<Threat>, St
         .collect()
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: ThreatId,
-    before: Option<&Threat>,
-    after: Option<&Threat>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "threat",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -202,7 +185,8 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "threat",
                 model_id,
                 AuditAction::Create,
                 threat.id,
@@ -319,7 +303,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "threat",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -351,7 +336,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "threat",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }

@@ -54,23 +54,6 @@ impl ZoneRow {
     }
 }
 
-fn change(
-    model: ModelId,
-    action: AuditAction,
-    id: TrustZoneId,
-    before: Option<&TrustZone>,
-    after: Option<&TrustZone>,
-) -> Result<audit::Change, StoreError> {
-    Ok(audit::Change {
-        model_id: Some(model),
-        action,
-        entity_type: "trust_zone",
-        entity_id: id.to_string(),
-        before: before.map(serde_json::to_value).transpose()?,
-        after: after.map(serde_json::to_value).transpose()?,
-    })
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -95,7 +78,14 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Create, zone.id, None, Some(&zone))?,
+            audit::Change::of(
+                "trust_zone",
+                model_id,
+                AuditAction::Create,
+                zone.id,
+                None,
+                Some(&zone),
+            )?,
         )
     })?;
     Ok(zone)
@@ -184,7 +174,8 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            change(
+            audit::Change::of(
+                "trust_zone",
                 model_id,
                 AuditAction::Update,
                 id,
@@ -219,7 +210,14 @@ pub fn delete(
         audit::record(
             conn,
             actor,
-            change(model_id, AuditAction::Delete, id, Some(&current), None)?,
+            audit::Change::of(
+                "trust_zone",
+                model_id,
+                AuditAction::Delete,
+                id,
+                Some(&current),
+                None,
+            )?,
         )
     })
 }
