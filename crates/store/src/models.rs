@@ -211,8 +211,7 @@ pub fn delete(
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, id)?;
         check_version(current.version, expected_version)?;
-        // Children before parents is not needed: the whole model goes in one
-        // statement, and the asset tree's self-reference is checked at its end.
+        delete_contents(conn, id)?;
         diesel::delete(models::table.filter(models::id.eq(id.to_string()))).execute(conn)?;
         audit::record(
             conn,
@@ -227,4 +226,52 @@ pub fn delete(
             },
         )
     })
+}
+
+/// Deletes a model's records in dependency order. Cascading from the model
+/// alone is not enough on PostgreSQL: rows that point at assets without
+/// `ON DELETE CASCADE` (carried data, interaction ends, tree targets) can be
+/// checked before the rows that hold them are gone.
+fn delete_contents(conn: &mut DbConn, id: ModelId) -> Result<(), StoreError> {
+    use crate::schema::{
+        assets, attack_tree_nodes, attack_trees, controls, interaction_data_assets, interactions,
+        parties, party_assets, record_links, threat_actors, threats,
+    };
+    let m = id.to_string();
+    let model_interactions = interactions::table
+        .filter(interactions::model_id.eq(m.clone()))
+        .select(interactions::id);
+    diesel::delete(
+        interaction_data_assets::table
+            .filter(interaction_data_assets::interaction_id.eq_any(model_interactions)),
+    )
+    .execute(conn)?;
+    diesel::delete(interactions::table.filter(interactions::model_id.eq(&m))).execute(conn)?;
+    let model_parties = parties::table
+        .filter(parties::model_id.eq(m.clone()))
+        .select(parties::id);
+    diesel::delete(party_assets::table.filter(party_assets::party_id.eq_any(model_parties)))
+        .execute(conn)?;
+    diesel::delete(parties::table.filter(parties::model_id.eq(&m))).execute(conn)?;
+    let model_threats = threats::table
+        .filter(threats::model_id.eq(m.clone()))
+        .select(threats::id);
+    diesel::delete(record_links::table.filter(record_links::owner_id.eq_any(model_threats)))
+        .execute(conn)?;
+    let model_controls = controls::table
+        .filter(controls::model_id.eq(m.clone()))
+        .select(controls::id);
+    diesel::delete(record_links::table.filter(record_links::owner_id.eq_any(model_controls)))
+        .execute(conn)?;
+    diesel::delete(threats::table.filter(threats::model_id.eq(&m))).execute(conn)?;
+    diesel::delete(controls::table.filter(controls::model_id.eq(&m))).execute(conn)?;
+    let model_trees = attack_trees::table
+        .filter(attack_trees::model_id.eq(m.clone()))
+        .select(attack_trees::id);
+    diesel::delete(attack_tree_nodes::table.filter(attack_tree_nodes::tree_id.eq_any(model_trees)))
+        .execute(conn)?;
+    diesel::delete(attack_trees::table.filter(attack_trees::model_id.eq(&m))).execute(conn)?;
+    diesel::delete(threat_actors::table.filter(threat_actors::model_id.eq(&m))).execute(conn)?;
+    diesel::delete(assets::table.filter(assets::model_id.eq(&m))).execute(conn)?;
+    Ok(())
 }

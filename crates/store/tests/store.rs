@@ -607,13 +607,36 @@ both_backends!(threat_references_stay_inside_the_model, |store| {
 
 both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
     use palisade_domain::environment::{InteractionFields, PartyFields, TrustZoneFields};
-    use palisade_store::{attack_trees, controls, interactions, parties, threat_actors, threats, trust_zones};
+    use palisade_store::{
+        attack_trees, controls, interactions, parties, threat_actors, threats, trust_zones,
+    };
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let zone = trust_zones::create(&mut conn, &acme, model.id, serde_json::from_value::<TrustZoneFields>(serde_json::json!({"name": "z", "trust_rating": 5})).unwrap()).unwrap();
-    let data = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "d", "kind": "data", "trust_zone_id": zone.id}))).unwrap();
-    let svc = assets::create(&mut conn, &acme, model.id, asset_fields(serde_json::json!({"name": "s", "kind": "service", "parent_id": data.id}))).unwrap();
+    let zone = trust_zones::create(
+        &mut conn,
+        &acme,
+        model.id,
+        serde_json::from_value::<TrustZoneFields>(
+            serde_json::json!({"name": "z", "trust_rating": 5}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let data = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "d", "kind": "data", "trust_zone_id": zone.id})),
+    )
+    .unwrap();
+    let svc = assets::create(
+        &mut conn,
+        &acme,
+        model.id,
+        asset_fields(serde_json::json!({"name": "s", "kind": "service", "parent_id": data.id})),
+    )
+    .unwrap();
     let party = parties::create(&mut conn, &acme, model.id, serde_json::from_value::<PartyFields>(serde_json::json!({"name": "p", "kind": "vendor", "trust_level": "trusted", "accessible_asset_ids": [data.id]})).unwrap()).unwrap();
     let flow = interactions::create(&mut conn, &acme, model.id, serde_json::from_value::<InteractionFields>(serde_json::json!({"source": {"party_id": party.id}, "destination": {"asset_id": svc.id}, "data_asset_ids": [data.id]})).unwrap()).unwrap();
     let who = threat_actors::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "x", "origin": "internal", "category": "employee", "intent": "malicious"})).unwrap()).unwrap();
@@ -626,5 +649,8 @@ both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
     let _ = tree;
 
     models::delete(&mut conn, &acme, model.id, None).unwrap();
-    assert!(matches!(models::get(&mut conn, acme.org_id, model.id), Err(StoreError::NotFound)));
+    assert!(matches!(
+        models::get(&mut conn, acme.org_id, model.id),
+        Err(StoreError::NotFound)
+    ));
 });
