@@ -59,6 +59,12 @@ both_modes!(threats_take_every_method_and_name_bad_fields, |app| {
     post(json!({"title": "x", "stride": "spoofing", "attack_tree_node_ids": [uuid::Uuid::now_v7()], "assessment": assessments[0]})).names_field("attack_tree_node_ids[0]");
     assert_eq!(c.all(&threats, 50).len(), 7, "nothing half-written");
 
+    // A tree that a threat is assessed with cannot be deleted from under it.
+    let tree_url = format!("{base}/attack-trees/{}", id(&tree));
+    let refused = c.delete(&tree_url).problem(409);
+    let tree_threat = c.all(&format!("{threats}?method=attack_tree"), 10)[0].clone();
+    assert!(refused["detail"].as_str().unwrap().contains(&id(&tree_threat)), "{refused}");
+
     // A merge patch reaches into the assessment.
     let first = &c.all(&threats, 1)[0];
     let url = format!("{threats}/{}", id(first));
@@ -77,6 +83,9 @@ both_modes!(threats_take_every_method_and_name_bad_fields, |app| {
     // Deleting a linked asset forgets the link.
     c.delete(&format!("{base}/assets/{}", id(&asset))).ok(204);
     assert_eq!(c.get(&url).ok(200)["asset_ids"], json!([]));
+    // Once no threat uses the tree, it can go.
+    c.delete(&format!("{threats}/{}", id(&tree_threat))).ok(204);
+    c.delete(&tree_url).ok(204);
 });
 
 both_modes!(controls_cover_threats_and_defenses, |app| {
