@@ -63,7 +63,13 @@ both_modes!(threats_take_every_method_and_name_bad_fields, |app| {
     let tree_url = format!("{base}/attack-trees/{}", id(&tree));
     let refused = c.delete(&tree_url).problem(409);
     let tree_threat = c.all(&format!("{threats}?method=attack_tree"), 10)[0].clone();
-    assert!(refused["detail"].as_str().unwrap().contains(&id(&tree_threat)), "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&id(&tree_threat)),
+        "{refused}"
+    );
 
     // A merge patch reaches into the assessment.
     let first = &c.all(&threats, 1)[0];

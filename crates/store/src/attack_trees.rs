@@ -686,6 +686,14 @@ pub fn delete(
     write_tx(conn, |conn| {
         let row = load_tree_row(conn, actor.org_id, model_id, id)?;
         check_version(row.version, expected_version)?;
+        let using = threats_assessed_with(conn, model_id, &row.id)?;
+        if !using.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "attack tree {} is the assessment of threats {}; change their assessment or delete them first",
+                row.id,
+                using.join(", ")
+            )));
+        }
         let before = row.summary(load_rows(conn, &row.id)?.len())?;
         let nodes: Vec<String> = load_rows(conn, &row.id)?
             .into_iter()
@@ -1024,4 +1032,28 @@ pub fn delete_node(
         },
     )?;
     Ok(())
+}
+
+/// Threats of the model whose `attack_tree` assessment names this tree.
+fn threats_assessed_with(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    tree: &str,
+) -> Result<Vec<String>, StoreError> {
+    use crate::schema::threats;
+    let candidates: Vec<(String, String)> = threats::table
+        .filter(threats::model_id.eq(model_id.to_string()))
+        .filter(threats::method.eq("attack_tree"))
+        .select((threats::id, threats::assessment))
+        .order(threats::id.asc())
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, a)| {
+            serde_json::from_str::<serde_json::Value>(a)
+                .ok()
+                .is_some_and(|v| v["tree_id"].as_str() == Some(tree))
+        })
+        .map(|(id, _)| id)
+        .collect())
 }
