@@ -63,22 +63,39 @@ struct Zones {
 }
 
 impl Zones {
-    fn load(conn: &mut DbConn, model_id: ModelId) -> Result<Zones, StoreError> {
-        let m = model_id.to_string();
-        Ok(Zones {
-            assets: assets::table
-                .filter(assets::model_id.eq(&m))
-                .select((assets::id, assets::trust_zone_id))
-                .load::<(String, Option<String>)>(conn)?
-                .into_iter()
-                .collect(),
-            parties: parties::table
-                .filter(parties::model_id.eq(&m))
-                .select((parties::id, parties::trust_zone_id))
-                .load::<(String, Option<String>)>(conn)?
-                .into_iter()
-                .collect(),
-        })
+    /// The zones of the ends these rows name, and of nothing else.
+    fn load(conn: &mut DbConn, rows: &[InteractionRow]) -> Result<Zones, StoreError> {
+        let asset_ids: Vec<&String> = rows
+            .iter()
+            .flat_map(|r| [&r.source_asset_id, &r.destination_asset_id])
+            .flatten()
+            .collect();
+        let party_ids: Vec<&String> = rows
+            .iter()
+            .flat_map(|r| [&r.source_party_id, &r.destination_party_id])
+            .flatten()
+            .collect();
+        let mut zones = Zones {
+            assets: HashMap::new(),
+            parties: HashMap::new(),
+        };
+        for chunk in asset_ids.chunks(500) {
+            zones.assets.extend(
+                assets::table
+                    .filter(assets::id.eq_any(chunk))
+                    .select((assets::id, assets::trust_zone_id))
+                    .load::<(String, Option<String>)>(conn)?,
+            );
+        }
+        for chunk in party_ids.chunks(500) {
+            zones.parties.extend(
+                parties::table
+                    .filter(parties::id.eq_any(chunk))
+                    .select((parties::id, parties::trust_zone_id))
+                    .load::<(String, Option<String>)>(conn)?,
+            );
+        }
+        Ok(zones)
     }
 
     fn of(&self, end: &Endpoint) -> Option<TrustZoneId> {
@@ -245,8 +262,9 @@ fn load_one(
         .filter(interactions::model_id.eq(model_id.to_string()))
         .select(InteractionRow::as_select())
         .first(conn)?;
-    let zones = Zones::load(conn, model_id)?;
-    assemble(conn, vec![row], &zones)?
+    let rows = vec![row];
+    let zones = Zones::load(conn, &rows)?;
+    assemble(conn, rows, &zones)?
         .pop()
         .ok_or(StoreError::NotFound)
 }
@@ -308,7 +326,7 @@ pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Interact
         .select(InteractionRow::as_select())
         .order(interactions::id.asc())
         .load(conn)?;
-    let zones = Zones::load(conn, model_id)?;
+    let zones = Zones::load(conn, &rows)?;
     assemble(conn, rows, &zones)
 }
 
