@@ -132,9 +132,10 @@ pub fn get(conn: &mut DbConn, org: OrgId, id: JobId) -> Result<Job, StoreError> 
         .into_job()
 }
 
-/// Outbox rows not yet published, oldest first. On PostgreSQL the rows are
-/// locked (`SKIP LOCKED`) for the caller's transaction, so several relays
-/// share the work.
+/// Outbox rows not yet published, oldest first. On PostgreSQL they are
+/// read `FOR UPDATE SKIP LOCKED`, which keeps relays apart only inside a
+/// caller's transaction; the relay reads outside one, so two relays may
+/// publish a row twice, which idempotent jobs make harmless.
 pub fn unpublished(conn: &mut DbConn, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
     let rows = match conn {
         crate::DbConn::Pg(c) => outbox::table
