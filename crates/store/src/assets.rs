@@ -13,6 +13,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, trust_zones};
+use crate::versioned;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -286,46 +287,26 @@ pub fn update(
 ) -> Result<Asset, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        let updated = Asset {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        check_references(conn, &updated)?;
-        let n = diesel::update(
-            assets::table
-                .filter(assets::id.eq(id.to_string()))
-                .filter(assets::version.eq(current.version)),
-        )
-        .set(AssetRow::new(&updated)?)
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the asset was changed concurrently; retry".into(),
-            ));
-        }
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
-
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "asset",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                check_references(conn, updated)?;
+                let n = diesel::update(
+                    assets::table
+                        .filter(assets::id.eq(id.to_string()))
+                        .filter(assets::version.eq(current.version)),
+                )
+                .set(AssetRow::new(updated)?)
+                .execute(conn)?;
+                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                Ok(n)
+            },
+        )
     })
 }
 

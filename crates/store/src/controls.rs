@@ -14,6 +14,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::controls;
+use crate::versioned;
 use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 const LINKS: [(&str, &str, &str); 3] = [
@@ -248,47 +249,27 @@ pub fn update(
 ) -> Result<Control, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        check_references(conn, model_id, &fields)?;
-        let updated = Control {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        let n = diesel::update(
-            controls::table
-                .filter(controls::id.eq(id.to_string()))
-                .filter(controls::version.eq(current.version)),
-        )
-        .set(ControlRow::new(&updated))
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the control was changed concurrently; retry".into(),
-            ));
-        }
-        write_links(conn, &updated)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
-
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "control",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                check_references(conn, model_id, &updated.fields)?;
+                let n = diesel::update(
+                    controls::table
+                        .filter(controls::id.eq(id.to_string()))
+                        .filter(controls::version.eq(current.version)),
+                )
+                .set(ControlRow::new(updated))
+                .execute(conn)?;
+                write_links(conn, updated)?;
+                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                Ok(n)
+            },
+        )
     })
 }
 

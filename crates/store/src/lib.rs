@@ -24,6 +24,7 @@ pub mod threat_actors;
 pub mod threats;
 mod time;
 pub mod trust_zones;
+mod versioned;
 
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;

@@ -12,6 +12,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
+use crate::versioned;
 use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -290,45 +291,26 @@ pub fn update(
 ) -> Result<Party, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        let updated = Party {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        check_references(conn, &updated)?;
-        let n = diesel::update(
-            parties::table
-                .filter(parties::id.eq(id.to_string()))
-                .filter(parties::version.eq(current.version)),
-        )
-        .set(PartyRow::new(&updated)?)
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the party was changed concurrently; retry".into(),
-            ));
-        }
-        write_assets(conn, &updated)?;
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "party",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                check_references(conn, updated)?;
+                let n = diesel::update(
+                    parties::table
+                        .filter(parties::id.eq(id.to_string()))
+                        .filter(parties::version.eq(current.version)),
+                )
+                .set(PartyRow::new(updated)?)
+                .execute(conn)?;
+                write_assets(conn, updated)?;
+                Ok(n)
+            },
+        )
     })
 }
 

@@ -11,6 +11,7 @@ use palisade_domain::threat_actor::{
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::threat_actors;
+use crate::versioned;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -190,43 +191,23 @@ pub fn update(
 ) -> Result<ThreatActor, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        let updated = ThreatActor {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        let n = diesel::update(
-            threat_actors::table
-                .filter(threat_actors::id.eq(id.to_string()))
-                .filter(threat_actors::version.eq(current.version)),
-        )
-        .set(ActorRow::new(&updated))
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the threat actor was changed concurrently; retry".into(),
-            ));
-        }
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "threat_actor",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                Ok(diesel::update(
+                    threat_actors::table
+                        .filter(threat_actors::id.eq(id.to_string()))
+                        .filter(threat_actors::version.eq(current.version)),
+                )
+                .set(ActorRow::new(updated))
+                .execute(conn)?)
+            },
+        )
     })
 }
 

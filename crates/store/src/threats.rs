@@ -13,6 +13,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::threats;
+use crate::versioned;
 use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 /// Link kinds, with the field and record names used in messages.
@@ -272,47 +273,27 @@ pub fn update(
 ) -> Result<Threat, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        check_references(conn, model_id, &fields)?;
-        let updated = Threat {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        let n = diesel::update(
-            threats::table
-                .filter(threats::id.eq(id.to_string()))
-                .filter(threats::version.eq(current.version)),
-        )
-        .set(ThreatRow::new(&updated))
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the threat was changed concurrently; retry".into(),
-            ));
-        }
-        write_links(conn, &updated)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
-
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "threat",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                check_references(conn, model_id, &updated.fields)?;
+                let n = diesel::update(
+                    threats::table
+                        .filter(threats::id.eq(id.to_string()))
+                        .filter(threats::version.eq(current.version)),
+                )
+                .set(ThreatRow::new(updated))
+                .execute(conn)?;
+                write_links(conn, updated)?;
+                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                Ok(n)
+            },
+        )
     })
 }
 

@@ -9,6 +9,7 @@ use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::trust_zones;
+use crate::versioned;
 use crate::{audit, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -147,43 +148,23 @@ pub fn update(
 ) -> Result<TrustZone, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        let updated = TrustZone {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        let n = diesel::update(
-            trust_zones::table
-                .filter(trust_zones::id.eq(id.to_string()))
-                .filter(trust_zones::version.eq(current.version)),
-        )
-        .set(ZoneRow::new(&updated))
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the trust zone was changed concurrently; retry".into(),
-            ));
-        }
-        audit::record(
+        versioned::update(
             conn,
             actor,
-            audit::Change::of(
-                "trust_zone",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
+            model_id,
+            current,
+            expected_version,
+            change_fields,
+            |conn, current, updated| {
+                Ok(diesel::update(
+                    trust_zones::table
+                        .filter(trust_zones::id.eq(id.to_string()))
+                        .filter(trust_zones::version.eq(current.version)),
+                )
+                .set(ZoneRow::new(updated))
+                .execute(conn)?)
+            },
+        )
     })
 }
 
