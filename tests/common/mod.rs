@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+pub mod contract;
+
 use palisade_store::testing::TestDatabase;
 use palisade_store::Backend;
 use serde_json::Value;
@@ -372,11 +374,19 @@ impl Client {
             .take(64 << 20)
             .read_to_string(&mut text)
             .unwrap();
-        Resp {
+        let resp = Resp {
             status,
             headers,
             text,
-        }
+        };
+        contract::check(
+            method,
+            &url,
+            resp.status,
+            resp.header("content-type"),
+            &resp.text,
+        );
+        resp
     }
 
     pub fn get(&self, path: &str) -> Resp {

@@ -14,7 +14,6 @@ pub mod state;
 use std::net::TcpListener;
 
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
@@ -30,7 +29,8 @@ pub async fn serve(state: AppState, listener: TcpListener, workers: usize) -> st
             .wrap(middleware::from_fn(observe::observe))
             .configure(routes::configure)
             .service(
-                SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()),
+                SwaggerUi::new("/docs/{_:.*}")
+                    .external_url_unchecked("/openapi.json", openapi::json().clone()),
             )
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(|| async {

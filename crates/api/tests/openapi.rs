@@ -89,3 +89,85 @@ fn every_referenced_schema_exists_and_enums_list_their_values() {
         assert!(!values.is_empty());
     }
 }
+
+/// The values an enum schema lists are the ones the code writes and reads.
+macro_rules! enum_values {
+    ($($ty:path => $name:literal),+ $(,)?) => {
+        vec![$((
+            $name,
+            <$ty>::ALL
+                .iter()
+                .map(|v| {
+                    let wire = serde_json::to_value(v).unwrap();
+                    let back: $ty = serde_json::from_value(wire.clone()).unwrap();
+                    assert_eq!(&back, v, "{} does not read back what it writes", $name);
+                    wire
+                })
+                .collect::<Vec<Value>>(),
+        )),+]
+    };
+}
+
+#[test]
+fn every_enum_schema_lists_the_wire_values() {
+    use palisade_domain as d;
+    let doc: Value = serde_json::from_str(&palisade_api::openapi::document()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut expected = enum_values![
+        d::threat_actor::ActorCategory => "ActorCategory",
+        d::asset::AssetKind => "AssetKind",
+        d::audit::AuditAction => "AuditAction",
+        d::asset::CiaLevel => "CiaLevel",
+        d::asset::Classification => "Classification",
+        d::threat::ControlCategory => "ControlCategory",
+        d::scoring::residual::ControlStatus => "ControlStatus",
+        d::threat::ControlType => "ControlType",
+        d::diagram::DiagramFormat => "DiagramFormat",
+        d::gaps::GapKind => "GapKind",
+        d::threat_actor::Intent => "Intent",
+        d::job::JobStatus => "JobStatus",
+        d::scoring::Method => "Method",
+        d::scoring::nist::NistLevel => "NistLevel",
+        d::scoring::attack_tree::NodeKind => "NodeKind",
+        d::tree::NodeLink => "NodeLink",
+        d::threat_actor::Origin => "Origin",
+        d::environment::PartyKind => "PartyKind",
+        d::role::Role => "Role",
+        d::severity::Severity => "Severity",
+        d::threat_actor::SkillLevel => "SkillLevel",
+        d::progress::StepStatus => "StepStatus",
+        d::threat::Stride => "Stride",
+        d::environment::TrustLevel => "TrustLevel",
+    ];
+    let filter: Vec<Value> = [
+        "public",
+        "internal",
+        "confidential",
+        "restricted",
+        "unclassified",
+    ]
+    .iter()
+    .map(|v| {
+        let parsed: palisade_api::routes::assets::ClassificationFilter =
+            serde_json::from_value(Value::from(*v)).unwrap();
+        serde_json::to_value(parsed).unwrap()
+    })
+    .collect();
+    expected.push(("ClassificationFilter", filter));
+    let listed: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
+    for (name, schema) in schemas {
+        if schema.get("enum").is_some() {
+            assert!(
+                listed.contains(&name.as_str()),
+                "enum schema {name} is not checked here: add it to the list"
+            );
+        }
+    }
+    for (name, values) in expected {
+        assert_eq!(
+            schemas[name]["enum"].as_array().unwrap(),
+            &values,
+            "{name}: the document lists other values than the code sends"
+        );
+    }
+}

@@ -70,7 +70,7 @@ pub async fn create_asset(
 }
 
 /// A classification, or `unclassified` for assets with none.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassificationFilter {
     Public,
