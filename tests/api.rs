@@ -702,3 +702,61 @@ both_modes!(calculators_score_every_stateless_method, |app| {
         .post("/api/v1/scoring/dread", &json!({}))
         .problem(401);
 });
+
+both_modes!(
+    text_with_control_characters_is_refused_on_both_backends,
+    |app| {
+        let c = app.client(&app.key("acme", "owner"));
+        // U+0000 made PostgreSQL answer 500; every text field refuses it and
+        // the other control characters, naming the field.
+        c.post("/api/v1/models", &json!({"name": "a\u{0}b"}))
+            .names_field("name");
+        c.post(
+            "/api/v1/models",
+            &json!({"name": "ok", "tags": ["x", "b\u{7}"]}),
+        )
+        .names_field("tags[1]");
+        let model = c.model("Payments");
+        let assets = format!("/api/v1/models/{model}/assets");
+        c.post(
+            &assets,
+            &json!({"name": "DB", "kind": "data", "description": "x\u{1b}[31m"}),
+        )
+        .names_field("description");
+        c.post(
+            &assets,
+            &json!({"name": "DB", "kind": "data", "metadata": {"k": {"deep": ["\u{0}"]}}}),
+        )
+        .names_field("metadata.k.deep[0]");
+        c.post(&assets, &json!({"name": "DB\u{85}", "kind": "data"}))
+            .names_field("name");
+        let asset = c
+            .post(&assets, &json!({"name": "DB", "kind": "data"}))
+            .ok(201);
+        c.patch(
+            &format!("{assets}/{}", asset["id"].as_str().unwrap()),
+            &json!({"owner": "\u{0}"}),
+        )
+        .names_field("owner");
+        // A filter with NUL is refused too, not sent to the database.
+        c.get("/api/v1/models?name=a%00b").names_field("name");
+        // Tab, newline and carriage return are text.
+        let ok = c
+            .post(
+                &assets,
+                &json!({"name": "Ledger", "kind": "data", "description": "line 1\r\n\tline 2"}),
+            )
+            .ok(201);
+        assert_eq!(ok["description"], "line 1\r\n\tline 2");
+        let names: Vec<Value> = c
+            .all(&assets, 50)
+            .iter()
+            .map(|a| a["name"].clone())
+            .collect();
+        assert_eq!(
+            names,
+            [json!("DB"), json!("Ledger")],
+            "nothing else was written"
+        );
+    }
+);

@@ -12,6 +12,8 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use palisade_domain::validation::{forbidden_message, is_forbidden_char};
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -97,6 +99,7 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             field: None,
         });
     }
+    refuse_control_characters(raw)?;
     let de = &mut serde_json::Deserializer::from_slice(raw);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(value) => Ok(value),
@@ -128,6 +131,28 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
                 }),
             }
         }
+    }
+}
+
+/// Text fields take no control characters but tab, newline and carriage
+/// return. JSON can carry them only as `\u` escapes or as raw DEL and C1
+/// characters, so a body without those is passed over without a second parse.
+fn refuse_control_characters(raw: &[u8]) -> Result<(), ApiError> {
+    let suspicious = raw.contains(&0x7f)
+        || raw
+            .windows(2)
+            .any(|w| w == b"\\u" || (w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1])));
+    if !suspicious {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(raw) else {
+        return Ok(()); // the typed parse names the syntax error
+    };
+    let errors = palisade_domain::validation::control_characters(&value);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
     }
 }
 
@@ -170,9 +195,19 @@ impl<T: DeserializeOwned> FromRequest for StrictQuery<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
-            req.query_string().as_bytes(),
-        ));
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((name, value)) = pairs
+            .clone()
+            .find(|(k, v)| k.chars().chain(v.chars()).any(is_forbidden_char))
+        {
+            let c = name
+                .chars()
+                .chain(value.chars())
+                .find(|c| is_forbidden_char(*c))
+                .unwrap_or('\0');
+            return std::future::ready(Err(ApiError::field(&name, forbidden_message(c))));
+        }
+        let de = serde_urlencoded::Deserializer::new(pairs);
         let result = serde_path_to_error::deserialize::<_, T>(de)
             .map(StrictQuery)
             .map_err(|err| {

@@ -105,15 +105,6 @@ impl PartyFields {
         e.check_name("name", &self.name);
         e.check_tags("services", &self.services);
         e.check_id_list("accessible_asset_ids", &self.accessible_asset_ids);
-        let mut seen = HashSet::new();
-        for (i, a) in self.accessible_asset_ids.iter().enumerate() {
-            if !seen.insert(a) {
-                e.add(
-                    format!("accessible_asset_ids[{i}]"),
-                    format!("asset {a} is listed twice"),
-                );
-            }
-        }
         e.check_optional_text(
             "last_assessment_result",
             self.last_assessment_result.as_deref(),
@@ -180,15 +171,6 @@ impl InteractionFields {
         e.check_optional_text("purpose", self.purpose.as_deref());
         e.check_optional_name("protocol", self.protocol.as_deref());
         e.check_id_list("data_asset_ids", &self.data_asset_ids);
-        let mut seen = HashSet::new();
-        for (i, a) in self.data_asset_ids.iter().enumerate() {
-            if !seen.insert(a) {
-                e.add(
-                    format!("data_asset_ids[{i}]"),
-                    format!("asset {a} is listed twice"),
-                );
-            }
-        }
         e.finish()
     }
 }

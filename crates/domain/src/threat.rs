@@ -114,15 +114,6 @@ pub struct ThreatFields {
     pub assessment: ThreatAssessment,
 }
 
-fn check_ids<T: PartialEq + std::fmt::Display>(e: &mut ValidationErrors, field: &str, ids: &[T]) {
-    e.check_id_list(field, ids);
-    for (i, id) in ids.iter().enumerate() {
-        if ids[..i].contains(id) {
-            e.add(format!("{field}[{i}]"), format!("{id} is listed twice"));
-        }
-    }
-}
-
 impl ThreatFields {
     /// The writable form, for merge patches.
     pub fn to_input(&self) -> ThreatInput {
@@ -142,10 +133,10 @@ impl ThreatFields {
         let mut e = ValidationErrors::new();
         e.check_name("title", &self.title);
         e.check_optional_text("description", self.description.as_deref());
-        check_ids(&mut e, "asset_ids", &self.asset_ids);
-        check_ids(&mut e, "actor_ids", &self.actor_ids);
-        check_ids(&mut e, "interaction_ids", &self.interaction_ids);
-        check_ids(&mut e, "attack_tree_node_ids", &self.attack_tree_node_ids);
+        e.check_id_list("asset_ids", &self.asset_ids);
+        e.check_id_list("actor_ids", &self.actor_ids);
+        e.check_id_list("interaction_ids", &self.interaction_ids);
+        e.check_id_list("attack_tree_node_ids", &self.attack_tree_node_ids);
         if let ThreatAssessment::Stateless(a) = &self.assessment {
             if let Err(errors) = a.score() {
                 for f in errors.0 {
@@ -220,9 +211,9 @@ impl ControlFields {
                 format!("must be 0 to 100 (got {})", self.effectiveness),
             );
         }
-        check_ids(&mut e, "threat_ids", &self.threat_ids);
-        check_ids(&mut e, "asset_ids", &self.asset_ids);
-        check_ids(&mut e, "defense_node_ids", &self.defense_node_ids);
+        e.check_id_list("threat_ids", &self.threat_ids);
+        e.check_id_list("asset_ids", &self.asset_ids);
+        e.check_id_list("defense_node_ids", &self.defense_node_ids);
         e.finish()
     }
 }
