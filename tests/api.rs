@@ -760,3 +760,90 @@ both_modes!(
         );
     }
 );
+
+both_modes!(no_request_can_pin_the_service, |app| {
+    let owner = app.client(&app.key("acme", "owner"));
+    let viewer = app.client(&app.key("acme", "viewer"));
+    let magnitude = json!({"low": 1000, "high": 100000});
+    // Refused before any work starts, naming the field.
+    viewer
+        .post(
+            "/api/v1/scoring/fair",
+            &json!({"frequency": {"rate": 1e9}, "magnitude": magnitude}),
+        )
+        .names_field("frequency.rate");
+    viewer
+        .post(
+            "/api/v1/scoring/fair",
+            &json!({"frequency": {"pert": {"min": 1, "most_likely": 2, "max": 1e12}}, "magnitude": magnitude}),
+        )
+        .names_field("frequency.pert.max");
+    viewer
+        .post(
+            "/api/v1/scoring/fair",
+            &json!({"frequency": {"rate": 10000}, "magnitude": magnitude, "iterations": 1000000}),
+        )
+        .names_field("iterations");
+    let model = owner.model("m");
+    let threats = format!("/api/v1/models/{model}/threats");
+    owner
+        .post(
+            &threats,
+            &json!({"title": "t", "stride": "tampering",
+                    "assessment": {"method": "fair", "frequency": {"rate": 1e9}, "magnitude": magnitude}}),
+        )
+        .names_field("assessment.frequency.rate");
+    let many: Vec<String> = (0..90_000)
+        .map(|_| "01890000-0000-7000-8000-000000000000".to_string())
+        .collect();
+    owner
+        .post(
+            &threats,
+            &json!({"title": "t", "stride": "tampering", "asset_ids": many,
+                    "assessment": {"method": "dread", "damage": 1, "reproducibility": 1,
+                                   "exploitability": 1, "affected_users": 1, "discoverability": 1}}),
+        )
+        .names_field("asset_ids");
+    assert!(owner.all(&threats, 50).is_empty(), "nothing was written");
+
+    // The largest simulations allowed, several at once: the probes and
+    // ordinary reads still answer while they run.
+    let asset = owner
+        .post(
+            &format!("/api/v1/models/{model}/assets"),
+            &json!({"name": "DB", "kind": "data"}),
+        )
+        .ok(201);
+    let running: Vec<_> = (0..4)
+        .map(|seed| {
+            let viewer = viewer.clone();
+            let magnitude = magnitude.clone();
+            std::thread::spawn(move || {
+                viewer
+                    .post(
+                        "/api/v1/scoring/fair",
+                        &json!({"frequency": {"rate": 200}, "magnitude": magnitude,
+                                "iterations": 100000, "seed": seed}),
+                    )
+                    .ok(200)
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    app.anonymous().get("/healthz").ok(200);
+    owner
+        .get(&format!(
+            "/api/v1/models/{model}/assets/{}",
+            asset["id"].as_str().unwrap()
+        ))
+        .ok(200);
+    let still_running = running.iter().filter(|h| !h.is_finished()).count();
+    for h in running {
+        let result = h.join().unwrap();
+        assert!(result["details"]["simulation"]["mean"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        still_running > 0,
+        "the probes answered only after every simulation had finished"
+    );
+});

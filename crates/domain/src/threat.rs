@@ -138,7 +138,7 @@ impl ThreatFields {
         e.check_id_list("interaction_ids", &self.interaction_ids);
         e.check_id_list("attack_tree_node_ids", &self.attack_tree_node_ids);
         if let ThreatAssessment::Stateless(a) = &self.assessment {
-            if let Err(errors) = a.score() {
+            if let Err(errors) = a.check() {
                 for f in errors.0 {
                     e.add(format!("assessment.{}", f.field), f.message);
                 }

@@ -465,7 +465,18 @@ fn record(row: &TreeRow, rows: &[NodeRow]) -> Result<AttackTree, StoreError> {
     })
 }
 
-/// Validates a whole document into rows; ids in it are kept if they are in `keep`.
+/// What can be checked of a whole document without the database: its
+/// header and its structure. Done before the write transaction begins, so
+/// a large tree never holds the write lock while it is validated.
+fn validate_document(input: &AttackTreeInput) -> Result<(), StoreError> {
+    input.validate_header()?;
+    let (flat, pointers) = flatten(&input.root);
+    check_tree(flat, &pointers, true)?;
+    Ok(())
+}
+
+/// Turns a validated document into rows and checks its references; ids in
+/// it are kept if they are in `keep`.
 fn prepare(
     conn: &mut DbConn,
     model_id: ModelId,
@@ -473,9 +484,6 @@ fn prepare(
     input: &AttackTreeInput,
     keep: &HashSet<String>,
 ) -> Result<Vec<NodeRow>, StoreError> {
-    input.validate_header()?;
-    let (flat, pointers) = flatten(&input.root);
-    check_tree(flat, &pointers, true)?;
     let rows = rows_of(&input.root, tree_id, keep)?;
     let (_, pointers) = flatten(&input.root);
     let pointer_by_id: HashMap<&str, &str> = rows
@@ -498,6 +506,7 @@ pub fn create(
     model_id: ModelId,
     input: &AttackTreeInput,
 ) -> Result<AttackTree, StoreError> {
+    validate_document(input)?;
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
         let id = AttackTreeId::generate().to_string();
@@ -634,6 +643,7 @@ pub fn replace(
     expected_version: Option<i64>,
     input: &AttackTreeInput,
 ) -> Result<AttackTree, StoreError> {
+    validate_document(input)?;
     write_tx(conn, |conn| {
         let row = load_tree_row(conn, actor.org_id, model_id, id)?;
         check_version(row.version, expected_version)?;

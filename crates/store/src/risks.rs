@@ -1,6 +1,6 @@
 //! The risk register: computed by jobs, read by the API with how fresh it is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,7 +9,7 @@ use palisade_domain::risk::{register, RiskRow, TreeForRisk};
 use palisade_domain::scoring::attack_tree::Tree;
 use palisade_domain::threat::ThreatAssessment;
 
-use crate::db::{write_tx, DbConn};
+use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{attack_trees, risk_registers};
 use crate::{attack_trees as trees, controls, threats, time, StoreError};
@@ -46,9 +46,29 @@ pub fn read(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Register
     })
 }
 
+/// A register computed from the records as they were at `revision`.
+#[derive(Debug, Clone)]
+pub struct Computation {
+    pub model_id: ModelId,
+    pub revision: i64,
+    pub rows: Vec<RiskRow>,
+}
+
 /// Computes the register from the model's current records and stores it,
 /// unless a result for a newer revision is already there.
 pub fn recompute(conn: &mut DbConn, model_id: ModelId) -> Result<serde_json::Value, StoreError> {
+    let computation = compute(conn, model_id)?;
+    let written = store(conn, &computation)?;
+    Ok(serde_json::json!({
+        "revision": computation.revision,
+        "threats": computation.rows.len(),
+        "written": written,
+    }))
+}
+
+/// Reads the model and computes its register, outside any write
+/// transaction: the work may be long and must not hold the write lock.
+pub fn compute(conn: &mut DbConn, model_id: ModelId) -> Result<Computation, StoreError> {
     let m = model_id.to_string();
     // The revision first: changes made while computing bump it and queue another job.
     let revision: i64 = risk_registers::table
@@ -60,10 +80,12 @@ pub fn recompute(conn: &mut DbConn, model_id: ModelId) -> Result<serde_json::Val
     let threats = threats::all_in_model(conn, model_id)?;
     let controls = controls::all_in_model(conn, model_id)?;
     let mut tree_inputs: HashMap<AttackTreeId, Result<TreeForRisk, String>> = HashMap::new();
-    let model_trees: Vec<String> = attack_trees::table
+    let model_trees: HashSet<String> = attack_trees::table
         .filter(attack_trees::model_id.eq(&m))
         .select(attack_trees::id)
-        .load(conn)?;
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     for t in &threats {
         if let ThreatAssessment::AttackTree(ta) = &t.fields.assessment {
             if tree_inputs.contains_key(&ta.tree_id)
@@ -85,25 +107,32 @@ pub fn recompute(conn: &mut DbConn, model_id: ModelId) -> Result<serde_json::Val
         }
     }
     let rows = register(&threats, &controls, &tree_inputs);
-    let count = rows.len();
-    let stored = write_tx(conn, |conn| {
-        let computed: i64 = risk_registers::table
-            .filter(risk_registers::model_id.eq(&m))
-            .select(risk_registers::computed_revision)
-            .first(conn)
-            .optional()?
-            .unwrap_or(-1);
-        if computed >= revision && computed > 0 {
-            return Ok::<_, StoreError>(false);
-        }
-        diesel::update(risk_registers::table.filter(risk_registers::model_id.eq(&m)))
-            .set((
-                risk_registers::rows.eq(serde_json::to_string(&rows)?),
-                risk_registers::computed_revision.eq(revision),
-                risk_registers::computed_at.eq(time::now()),
-            ))
-            .execute(conn)?;
-        Ok(true)
-    })?;
-    Ok(serde_json::json!({ "revision": revision, "threats": count, "written": stored }))
+    Ok(Computation {
+        model_id,
+        revision,
+        rows,
+    })
+}
+
+/// Stores a computation unless the register already holds one of the same
+/// or a newer revision. The guard is in the `UPDATE` itself, so two workers
+/// finishing in either order can never move the register backwards.
+pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, StoreError> {
+    let rows = serde_json::to_string(&computation.rows)?;
+    let updated = diesel::update(
+        risk_registers::table
+            .filter(risk_registers::model_id.eq(computation.model_id.to_string()))
+            .filter(
+                risk_registers::computed_revision
+                    .lt(computation.revision)
+                    .or(risk_registers::computed_at.is_null()),
+            ),
+    )
+    .set((
+        risk_registers::rows.eq(rows),
+        risk_registers::computed_revision.eq(computation.revision),
+        risk_registers::computed_at.eq(time::now()),
+    ))
+    .execute(conn)?;
+    Ok(updated > 0)
 }

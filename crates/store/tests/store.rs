@@ -537,20 +537,42 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
     assert!(risks::read(&mut conn, acme.org_id, model.id).unwrap().stale);
 });
 
-both_backends!(a_stale_computation_never_overwrites_a_newer_one, |store| {
-    use palisade_store::{risks, threats};
-    let acme = actor(&store, "acme");
-    let mut conn = store.conn().unwrap();
-    let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
-    let first = risks::recompute(&mut conn, model.id).unwrap();
-    assert_eq!(first["written"], true);
-    let again = risks::recompute(&mut conn, model.id).unwrap();
-    assert_eq!(
-        again["written"], false,
-        "the same revision is not written twice"
-    );
-});
+both_backends!(
+    an_older_computation_finishing_last_never_overwrites_a_newer_one,
+    |store| {
+        use palisade_store::{risks, threats};
+        let acme = actor(&store, "acme");
+        let mut conn = store.conn().unwrap();
+        let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+        threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        // Two workers: the first computes, a change lands, the second computes
+        // the newer revision and stores it first; the first stores last.
+        let older = risks::compute(&mut conn, model.id).unwrap();
+        threats::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
+        let newer = risks::compute(&mut conn, model.id).unwrap();
+        assert!(newer.revision > older.revision);
+        assert!(
+            risks::store(&mut conn, &newer).unwrap(),
+            "the newer result is written"
+        );
+        assert!(
+            !risks::store(&mut conn, &older).unwrap(),
+            "the older result finishing last is refused"
+        );
+        let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
+        assert_eq!(register.computed_revision, newer.revision);
+        assert_eq!(
+            register.rows.len(),
+            2,
+            "the newer register (two threats) stays"
+        );
+        assert!(!register.stale);
+        assert!(
+            !risks::store(&mut conn, &newer).unwrap(),
+            "the same revision is not written twice"
+        );
+    }
+);
 
 both_backends!(unknown_job_kinds_fail_for_good, |store| {
     use palisade_store::jobs;

@@ -244,30 +244,37 @@ async fn evaluation(
     let (_, flat, ids) = state
         .db(move |c| attack_trees::load_flat(c, org, model, id))
         .await?;
-    let pointers: Vec<String> = ids.iter().map(|i| format!("/nodes/{i}")).collect();
-    let tree = Tree::build(flat.clone(), &pointers)?;
-    let e = attack_tree::evaluate(&tree, &Default::default());
-    let name = |i: &usize| ids[*i].clone();
-    let result = TreeEvaluation {
-        root: e.root,
-        nodes: e
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (ids[i].clone(), *v))
-            .collect(),
-        cheapest_path: e.cheapest_path.iter().map(name).collect(),
-        most_likely_path: e.most_likely_path.iter().map(name).collect(),
-        labels: flat
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (ids[i].clone(), n.label.clone()))
-            .collect(),
-        exact: e.exact,
-        shared_steps: e.shared_steps,
-        explanation: e.explanation,
-    };
-    Ok((result, flat, e.cheapest_path))
+    // Evaluation may spend up to WORK_LIMIT node evaluations on shared
+    // steps: never on an async thread.
+    let (result, flat, cheapest) = web::block(move || -> Result<_, ApiError> {
+        let pointers: Vec<String> = ids.iter().map(|i| format!("/nodes/{i}")).collect();
+        let tree = Tree::build(flat.clone(), &pointers)?;
+        let e = attack_tree::evaluate(&tree, &Default::default());
+        let name = |i: &usize| ids[*i].clone();
+        let result = TreeEvaluation {
+            root: e.root,
+            nodes: e
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (ids[i].clone(), *v))
+                .collect(),
+            cheapest_path: e.cheapest_path.iter().map(name).collect(),
+            most_likely_path: e.most_likely_path.iter().map(name).collect(),
+            labels: flat
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (ids[i].clone(), n.label.clone()))
+                .collect(),
+            exact: e.exact,
+            shared_steps: e.shared_steps,
+            explanation: e.explanation,
+        };
+        Ok((result, flat, e.cheapest_path))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))??;
+    Ok((result, flat, cheapest))
 }
 
 /// Evaluate the tree in every domain (cost, probability, time, skill, possible).
@@ -305,7 +312,9 @@ pub async fn draw_attack_tree(
 ) -> Result<HttpResponse, ApiError> {
     let format = query.0.format.unwrap_or(DiagramFormat::Mermaid);
     let (_, flat, cheapest) = evaluation(&state, &auth, &path).await?;
-    let body = Drawing::new(&flat, cheapest).render(format);
+    let body = web::block(move || Drawing::new(&flat, cheapest).render(format))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?;
     let content_type = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",

@@ -17,6 +17,12 @@ pub const DEFAULT_ITERATIONS: u32 = 100_000;
 /// The most years one request may simulate: about 0.1 s of one core.
 pub const MAX_ITERATIONS: u32 = 1_000_000;
 pub const DEFAULT_SEED: u64 = 0;
+/// The most loss events a year, as a rate or a PERT maximum: beyond what
+/// FAIR estimates describe, and it bounds the simulation's inner loop.
+pub const MAX_RATE: f64 = 10_000.0;
+/// The most loss events one simulation may draw (simulated years × the
+/// highest yearly rate): about 0.3 s of one core.
+pub const MAX_SIMULATED_EVENTS: f64 = 20_000_000.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +132,10 @@ impl FairInput {
             Frequency::Rate(r) if !finite_non_negative(*r) => {
                 e.add("frequency.rate", format!("must be a number ≥ 0 (got {r})"))
             }
+            Frequency::Rate(r) if *r > MAX_RATE => e.add(
+                "frequency.rate",
+                format!("must be at most {MAX_RATE} loss events a year (got {r})"),
+            ),
             Frequency::Rate(_) => {}
             Frequency::Pert(p) => {
                 if !(finite_non_negative(p.min)
@@ -142,6 +152,15 @@ impl FairInput {
                         format!(
                             "needs min ≤ most_likely ≤ max (got {}, {}, {})",
                             p.min, p.most_likely, p.max
+                        ),
+                    );
+                }
+                if p.max > MAX_RATE {
+                    e.add(
+                        "frequency.pert.max",
+                        format!(
+                            "must be at most {MAX_RATE} loss events a year (got {})",
+                            p.max
                         ),
                     );
                 }
@@ -163,13 +182,27 @@ impl FairInput {
                 );
             }
         }
-        if let Some(n) = self.iterations {
-            if !(1..=MAX_ITERATIONS).contains(&n) {
-                e.add(
-                    "iterations",
-                    format!("must be 1 to {MAX_ITERATIONS} (got {n})"),
-                );
-            }
+        let iterations = self.iterations.unwrap_or(DEFAULT_ITERATIONS);
+        let highest_rate = match &self.frequency {
+            Frequency::Rate(r) => *r,
+            Frequency::Pert(p) => p.max,
+        };
+        if !(1..=MAX_ITERATIONS).contains(&iterations) {
+            e.add(
+                "iterations",
+                format!("must be 1 to {MAX_ITERATIONS} (got {iterations})"),
+            );
+        } else if e.is_empty() && f64::from(iterations) * highest_rate > MAX_SIMULATED_EVENTS {
+            let most = (MAX_SIMULATED_EVENTS / highest_rate).floor();
+            e.add(
+                "iterations",
+                format!(
+                    "{iterations} years at up to {} loss events a year is over the budget of {} simulated events per request: simulate at most {} years",
+                    fmt_num(highest_rate),
+                    fmt_num(MAX_SIMULATED_EVENTS),
+                    fmt_num(most)
+                ),
+            );
         }
         e.finish()
     }
@@ -628,5 +661,36 @@ mod tests {
         let r = score(&rate(0.0, 1.0, 10.0)).unwrap();
         assert_eq!(r.score.value(), 0.0);
         assert_eq!(r.details["simulation"]["p_zero"], 1.0);
+    }
+
+    #[test]
+    fn inputs_that_would_pin_a_core_are_refused_before_simulating() {
+        let base = |frequency: serde_json::Value, iterations: Option<u32>| {
+            let mut v = json!({"frequency": frequency, "magnitude": {"low": 1.0, "high": 10.0}});
+            if let Some(n) = iterations {
+                v["iterations"] = json!(n);
+            }
+            serde_json::from_value::<FairInput>(v).unwrap()
+        };
+        let field = |i: &FairInput| i.validate().unwrap_err().0[0].field.clone();
+        assert_eq!(field(&base(json!({"rate": 1e9}), None)), "frequency.rate");
+        assert_eq!(
+            field(&base(
+                json!({"pert": {"min": 0, "most_likely": 1, "max": 1e9}}),
+                None
+            )),
+            "frequency.pert.max"
+        );
+        // Within the rate bound, but a million years of 10 000 events each.
+        assert_eq!(
+            field(&base(json!({"rate": 10_000}), Some(1_000_000))),
+            "iterations"
+        );
+        assert_eq!(field(&base(json!({"rate": 500}), None)), "iterations");
+        assert!(base(json!({"rate": 500}), Some(40_000)).validate().is_ok());
+        assert!(base(json!({"rate": 200}), None).validate().is_ok());
+        assert!(base(json!({"rate": 2}), Some(MAX_ITERATIONS))
+            .validate()
+            .is_ok());
     }
 }

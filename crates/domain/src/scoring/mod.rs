@@ -120,6 +120,15 @@ impl Assessment {
         }
     }
 
+    /// Whether the assessment can be scored, without the simulation FAIR
+    /// runs for its figures: what validating a threat needs.
+    pub fn check(&self) -> Result<(), ScoringError> {
+        match self {
+            Assessment::Fair(a) => a.validate(),
+            other => other.score().map(|_| ()),
+        }
+    }
+
     pub fn score(&self) -> Result<ScoreResult, ScoringError> {
         match self {
             Assessment::Owasp(a) => owasp::score(a),

@@ -179,9 +179,12 @@ pub fn assess(
     treatment: Treatment,
 ) -> Result<RiskFigures, ScoringError> {
     let method = method_of(scored);
+    // FAIR's score is its analytic loss: the register never simulates.
     let inherent = match scored {
+        Scored::Assessment(Assessment::Fair(_)) | Scored::AttackTree { .. } => {
+            reduced(scored, 1.0, 1.0)?
+        }
         Scored::Assessment(a) => a.score()?,
-        Scored::AttackTree { .. } => reduced(scored, 1.0, 1.0)?,
     };
     let residual_ce = combined_effectiveness(controls, false);
     let all: Vec<ControlEffect> = controls
