@@ -255,6 +255,7 @@ fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
             )),
             None => runtime.block_on(palisade_worker::outbox::run_in_process(
                 store,
+                palisade_worker::Registry::standard(),
                 std::future::pending(),
             )),
         })
@@ -285,6 +286,7 @@ fn worker(config: &Config) -> Result<(), Failure> {
         .block_on(palisade_worker::run(
             &worker_config,
             &store,
+            &palisade_worker::Registry::standard(),
             shutdown_signal(),
         ))
         .map_err(|e| Failure::Other(e.to_string()))

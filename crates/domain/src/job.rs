@@ -46,4 +46,8 @@ pub struct JobMessage {
     pub kind: String,
     #[serde(default)]
     pub request_id: Option<String>,
+    /// The model the job works on: a worker never runs two jobs of one
+    /// model at once. Older messages without it are keyed by the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
 }

@@ -109,6 +109,7 @@ pub fn create(
         job_id: row.id.clone(),
         kind: row.kind.clone(),
         request_id: row.request_id.clone(),
+        model_id: row.model_id.clone(),
     };
     diesel::insert_into(jobs::table)
         .values(&row)
@@ -186,50 +187,99 @@ impl From<StoreError> for JobFailure {
     }
 }
 
-/// Runs one job and records its outcome. Idempotent: running a job again
-/// (a redelivery, a worker killed halfway) gives the same final state.
-/// Returns the failure and whether the job has attempts left.
-pub fn execute(conn: &mut DbConn, job_id: &str) -> Result<(), (JobFailure, bool)> {
-    let started: Option<JobRow> = write_tx(conn, |conn| {
+/// What a job's handler is told about the job it runs.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub id: String,
+    pub kind: String,
+    pub model_id: Option<ModelId>,
+    /// 1 on the first run.
+    pub attempt: i32,
+}
+
+/// Runs one job with `run` and records its outcome. Idempotent: running a
+/// job again (a redelivery, a worker killed halfway) gives the same final
+/// state. A job that has used up its attempts (for instance because every
+/// run so far killed its process) is parked as failed before it runs
+/// again, and a handler that panics fails that attempt instead of
+/// unwinding into the runner. Returns the failure and whether the job has
+/// attempts left.
+pub fn execute(
+    conn: &mut DbConn,
+    job_id: &str,
+    run: &dyn Fn(&mut DbConn, &JobContext) -> Result<serde_json::Value, JobFailure>,
+) -> Result<(), (JobFailure, bool)> {
+    enum Start {
+        Missing,
+        Done,
+        Exhausted(i32),
+        Run(Box<JobRow>),
+    }
+    let start = write_tx(conn, |conn| {
         let row: Option<JobRow> = jobs::table
             .filter(jobs::id.eq(job_id))
             .select(JobRow::as_select())
             .first(conn)
             .optional()?;
-        if let Some(r) = &row {
-            if r.status != JobStatus::Succeeded.as_str() && r.status != JobStatus::Failed.as_str() {
-                diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
-                    .set((
-                        jobs::status.eq(JobStatus::Running.as_str()),
-                        jobs::attempts.eq(jobs::attempts + 1),
-                        jobs::updated_at.eq(time::now()),
-                    ))
-                    .execute(conn)?;
-            }
+        let Some(row) = row else {
+            return Ok::<_, StoreError>(Start::Missing);
+        };
+        if row.status == JobStatus::Succeeded.as_str() || row.status == JobStatus::Failed.as_str() {
+            return Ok(Start::Done);
         }
-        Ok::<_, StoreError>(row)
+        if row.attempts >= MAX_ATTEMPTS {
+            diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+                .set((
+                    jobs::status.eq(JobStatus::Failed.as_str()),
+                    jobs::error.eq(format!(
+                        "gave up after {} attempts; the last did not finish ({})",
+                        row.attempts,
+                        row.error.as_deref().unwrap_or("no error recorded")
+                    )),
+                    jobs::updated_at.eq(time::now()),
+                ))
+                .execute(conn)?;
+            return Ok(Start::Exhausted(row.attempts));
+        }
+        diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+            .set((
+                jobs::status.eq(JobStatus::Running.as_str()),
+                jobs::attempts.eq(jobs::attempts + 1),
+                jobs::updated_at.eq(time::now()),
+            ))
+            .execute(conn)?;
+        Ok(Start::Run(Box::new(row)))
     })
     .map_err(|e| (JobFailure::from(e), true))?;
-    let Some(row) = started else {
-        return Err((JobFailure::Permanent(format!("no job {job_id}")), false));
+    let row = match start {
+        Start::Missing => return Err((JobFailure::Permanent(format!("no job {job_id}")), false)),
+        Start::Done => return Ok(()),
+        Start::Exhausted(n) => {
+            return Err((
+                JobFailure::Permanent(format!("gave up after {n} attempts")),
+                false,
+            ))
+        }
+        Start::Run(row) => row,
     };
-    if row.status == JobStatus::Succeeded.as_str() || row.status == JobStatus::Failed.as_str() {
-        return Ok(());
-    }
     let attempts = row.attempts + 1;
-    let outcome = match (JobKind::parse(&row.kind), row.model_id.as_deref()) {
-        (Some(JobKind::RecomputeRisk), Some(model)) => match parse_id::<ModelId>(model) {
-            Ok(model) => crate::risks::recompute(conn, model).map_err(JobFailure::from),
-            Err(e) => Err(JobFailure::from(e)),
-        },
-        (Some(JobKind::RecomputeRisk), None) => Err(JobFailure::Permanent(
-            "recompute_risk without a model".into(),
-        )),
-        (None, _) => Err(JobFailure::Permanent(format!(
-            "unknown job kind {:?}",
-            row.kind
-        ))),
+    let context = JobContext {
+        id: row.id.clone(),
+        kind: row.kind.clone(),
+        model_id: row.model_id.as_deref().and_then(|m| parse_id(m).ok()),
+        attempt: attempts,
     };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(conn, &context)))
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(JobFailure::Transient(format!(
+                "the job panicked: {message}"
+            )))
+        });
     let (status, result, error, retry) = match &outcome {
         Ok(result) => (JobStatus::Succeeded, Some(result.to_string()), None, false),
         Err(JobFailure::Transient(e)) if attempts < MAX_ATTEMPTS => {

@@ -2,8 +2,8 @@
 //!
 //! This crate holds the transport: connecting, declaring the topology,
 //! consuming with a bounded prefetch and stopping cleanly on a signal.
-//! Job kinds are dispatched in `handle`; a message that is not a job this
-//! worker knows is dead-lettered at once rather than retried forever.
+//! Job kinds are handlers in a [`Registry`]; a message that is not a job
+//! this worker knows is dead-lettered at once rather than retried forever.
 
 use std::future::Future;
 use std::time::Duration;
@@ -157,9 +157,17 @@ pub async fn ping(url: &str) -> Result<(), String> {
 }
 
 pub mod outbox;
+pub mod registry;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lapin::message::Delivery;
 use palisade_domain::job::JobMessage;
 use palisade_store::{jobs, Store};
+use tokio::sync::watch;
+
+pub use registry::Registry;
 
 /// A job that failed for a passing reason waits before it is handed back to
 /// the queue: 0.5 s, doubling with each failure this worker saw, up to 30 s.
@@ -178,14 +186,11 @@ enum Verdict {
 
 /// Runs one delivery's job against the database; the verdict says what to
 /// tell the broker. Results are committed before the ack is sent.
-async fn handle(store: &Store, body: &[u8]) -> Verdict {
-    let message: JobMessage = match serde_json::from_slice(body) {
-        Ok(m) => m,
-        Err(e) => return Verdict::DeadLetter(format!("not a job message: {e}")),
-    };
+async fn handle(store: &Store, registry: &Registry, message: &JobMessage) -> Verdict {
     // The request id of the HTTP call that caused the job follows it here.
     let span = tracing::info_span!("job", job_id = %message.job_id, kind = %message.kind, request_id = message.request_id.as_deref().unwrap_or(""));
     let store = store.clone();
+    let registry = registry.clone();
     let job_id = message.job_id.clone();
     let job_span = span.clone();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -193,7 +198,7 @@ async fn handle(store: &Store, body: &[u8]) -> Verdict {
         let mut conn = store
             .conn()
             .map_err(|e| (jobs::JobFailure::Transient(e.to_string()), true))?;
-        jobs::execute(&mut conn, &job_id)
+        registry.execute(&mut conn, &job_id)
     })
     .await;
     let _entered = span.enter();
@@ -207,8 +212,10 @@ async fn handle(store: &Store, body: &[u8]) -> Verdict {
             Verdict::Retry
         }
         Ok(Err((failure, false))) => Verdict::DeadLetter(failure.to_string()),
+        // Outside the job itself (the job's own panics are failed attempts):
+        // retried, and the job's attempt count still bounds it.
         Err(e) => {
-            tracing::error!(error = %e, "job task panicked; it will be retried");
+            tracing::error!(error = %e, "job task failed; it will be retried");
             Verdict::Retry
         }
     }
@@ -223,22 +230,25 @@ enum SessionEnd {
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LONGEST_RETRY: Duration = Duration::from_secs(30);
+/// How long jobs in hand may take to finish once shutdown is asked for.
+const DRAIN: Duration = Duration::from_secs(30);
 
 /// Consumes jobs until `shutdown` resolves. A lost connection (the broker
 /// restarting, a network cut) is retried with back-off, from the first
 /// attempt on, so a worker may start before its broker. On shutdown it
-/// stops taking jobs, lets the one in hand finish and closes the
+/// stops taking jobs, lets the ones running finish and closes the
 /// connection; jobs not yet acknowledged go back to the queue.
 pub async fn run(
     config: &WorkerConfig,
     store: &Store,
+    registry: &Registry,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkerError> {
     tokio::pin!(shutdown);
     let mut delay = FIRST_RETRY;
     loop {
         let started = std::time::Instant::now();
-        match session(config, store, &mut shutdown).await {
+        match session(config, store, registry, &mut shutdown).await {
             SessionEnd::Shutdown => {
                 tracing::info!("worker stopped");
                 return Ok(());
@@ -264,13 +274,14 @@ pub async fn run(
 async fn session<S: Future<Output = ()>>(
     config: &WorkerConfig,
     store: &Store,
+    registry: &Registry,
     shutdown: &mut std::pin::Pin<&mut S>,
 ) -> SessionEnd {
     let connection = match connect(&config.amqp_url).await {
         Ok(c) => c,
         Err(e) => return SessionEnd::Lost(e),
     };
-    let end = consume(config, store, &connection, shutdown).await;
+    let end = consume(config, store, registry, &connection, shutdown).await;
     let _ = tokio::time::timeout(
         Duration::from_secs(5),
         connection.close(200, "worker stopping"),
@@ -282,9 +293,112 @@ async fn session<S: Future<Output = ()>>(
     }
 }
 
+/// What the deliveries in hand share: one lock per model, so one model's
+/// jobs run one at a time while other models' run beside them, and the
+/// failures seen per message, for the back-off.
+#[derive(Clone, Default)]
+struct InHand {
+    models: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    failures: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl InHand {
+    fn model_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut models = self.models.lock().unwrap_or_else(|e| e.into_inner());
+        // Locks nobody else holds are dropped as they are handed out again.
+        models.retain(|_, lock| Arc::strong_count(lock) > 1);
+        models.entry(key.to_string()).or_default().clone()
+    }
+
+    fn failed(&self, key: &str) -> u32 {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn forget(&self, key: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(key);
+    }
+}
+
+/// One delivery from receipt to ack, nack or dead letter. Runs as its own
+/// task, so `prefetch` deliveries are worked on at once and a back-off
+/// pause holds only its own delivery.
+async fn process(
+    delivery: Delivery,
+    store: Store,
+    registry: Registry,
+    in_hand: InHand,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), lapin::Error> {
+    let message: JobMessage = match serde_json::from_slice(&delivery.data) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(reason = %format!("not a job message: {e}"), "job dead-lettered");
+            return delivery
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    ..Default::default()
+                })
+                .await;
+        }
+    };
+    let key = message
+        .model_id
+        .clone()
+        .unwrap_or_else(|| message.job_id.clone());
+    let verdict = {
+        let lock = in_hand.model_lock(&key);
+        let _one_per_model = lock.lock().await;
+        handle(&store, &registry, &message).await
+    };
+    match verdict {
+        Verdict::Ack => {
+            in_hand.forget(&message.job_id);
+            delivery.acker.ack(BasicAckOptions::default()).await
+        }
+        Verdict::Retry => {
+            let n = in_hand.failed(&message.job_id);
+            tokio::select! {
+                _ = tokio::time::sleep(retry_delay(n - 1)) => {}
+                _ = stopping.wait_for(|s| *s) => {}
+            }
+            delivery
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await
+        }
+        Verdict::DeadLetter(reason) => {
+            in_hand.forget(&message.job_id);
+            tracing::warn!(job_id = %message.job_id, %reason, "job dead-lettered");
+            let job_id = message.job_id.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                store
+                    .conn()
+                    .and_then(|mut c| jobs::mark_failed(&mut c, &job_id, &reason))
+            })
+            .await;
+            delivery
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    ..Default::default()
+                })
+                .await
+        }
+    }
+}
+
 async fn consume<S: Future<Output = ()>>(
     config: &WorkerConfig,
     store: &Store,
+    registry: &Registry,
     connection: &Connection,
     shutdown: &mut std::pin::Pin<&mut S>,
 ) -> Result<SessionEnd, lapin::Error> {
@@ -309,13 +423,21 @@ async fn consume<S: Future<Output = ()>>(
         broker = %redact(&config.amqp_url),
         "worker consuming"
     );
-    // Failures per message, for the back-off; forgotten with the session.
-    let mut failures: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let in_hand = InHand::default();
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks: tokio::task::JoinSet<Result<(), lapin::Error>> = tokio::task::JoinSet::new();
     let end = loop {
         tokio::select! {
             _ = shutdown.as_mut() => {
                 tracing::info!("shutdown requested: no longer taking jobs");
                 break SessionEnd::Shutdown;
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break SessionEnd::Lost(e.into()),
+                    Err(e) => tracing::error!(error = %e, "delivery task failed"),
+                }
             }
             next = consumer.next() => {
                 let delivery = match next {
@@ -323,34 +445,28 @@ async fn consume<S: Future<Output = ()>>(
                     Some(Err(e)) => break SessionEnd::Lost(e.into()),
                     None => break SessionEnd::Lost(WorkerError::ConsumerClosed),
                 };
-                match handle(store, &delivery.data).await {
-                    Verdict::Ack => delivery.acker.ack(BasicAckOptions::default()).await?,
-                    Verdict::Retry => {
-                        let key = String::from_utf8_lossy(&delivery.data).into_owned();
-                        let n = failures.entry(key).or_insert(0);
-                        *n += 1;
-                        tokio::time::sleep(retry_delay(*n - 1)).await;
-                        delivery.acker.nack(BasicNackOptions { requeue: true, ..Default::default() }).await?;
-                    }
-                    Verdict::DeadLetter(reason) => {
-                        tracing::warn!(%reason, "job dead-lettered");
-                        if let Ok(message) = serde_json::from_slice::<JobMessage>(&delivery.data) {
-                            let store = store.clone();
-                            let _ = tokio::task::spawn_blocking(move || {
-                                store.conn().and_then(|mut c| jobs::mark_failed(&mut c, &message.job_id, &reason))
-                            })
-                            .await;
-                        }
-                        delivery.acker.nack(BasicNackOptions { requeue: false, ..Default::default() }).await?;
-                    }
-                }
+                tasks.spawn(process(
+                    delivery,
+                    store.clone(),
+                    registry.clone(),
+                    in_hand.clone(),
+                    stopping.clone(),
+                ));
             }
         }
     };
-    // Cancelling and closing the channel hands unacknowledged deliveries back to the broker.
+    // No new deliveries; pauses end at once; running jobs finish and are acked.
     let _ = channel
         .basic_cancel(&consumer_tag, BasicCancelOptions::default())
         .await;
+    let _ = stop.send(true);
+    let drained =
+        tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("jobs still running at shutdown go back to the queue");
+        tasks.abort_all();
+    }
+    // Closing the channel hands unacknowledged deliveries back to the broker.
     let _ = tokio::time::timeout(
         Duration::from_secs(5),
         channel.close(200, "worker stopping"),

@@ -10,7 +10,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::BasicProperties;
 use palisade_store::{jobs, Store};
 
-use crate::{connect, redact, Topology, WorkerConfig};
+use crate::{connect, redact, Registry, Topology, WorkerConfig};
 
 const IDLE: Duration = Duration::from_millis(200);
 const BATCH: i64 = 100;
@@ -32,7 +32,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Embedded mode: runs queued jobs in this process until `shutdown`.
-pub async fn run_in_process(store: Store, shutdown: impl Future<Output = ()>) {
+pub async fn run_in_process(store: Store, registry: Registry, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let rows = match blocking(&store, |c| jobs::unpublished(c, 10)).await {
@@ -53,11 +53,12 @@ pub async fn run_in_process(store: Store, shutdown: impl Future<Output = ()>) {
             loop {
                 let job = id.clone();
                 let store2 = store.clone();
+                let registry = registry.clone();
                 let outcome = tokio::task::spawn_blocking(move || {
                     let mut conn = store2
                         .conn()
                         .map_err(|e| (jobs::JobFailure::Transient(e.to_string()), true))?;
-                    jobs::execute(&mut conn, &job)
+                    registry.execute(&mut conn, &job)
                 })
                 .await;
                 match outcome {
@@ -66,7 +67,7 @@ pub async fn run_in_process(store: Store, shutdown: impl Future<Output = ()>) {
                         tracing::warn!(job_id = %id, error = %e, "job failed; retrying")
                     }
                     Err(e) => {
-                        tracing::error!(job_id = %id, error = %e, "job task panicked; retrying")
+                        tracing::error!(job_id = %id, error = %e, "job task failed; retrying")
                     }
                 }
                 tokio::time::sleep(delay).await;

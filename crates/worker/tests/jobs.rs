@@ -1,0 +1,269 @@
+//! The job runners against real databases and the real broker: a job that
+//! panics is a failed attempt, is given up after its attempts (dead-lettered
+//! in production) and holds up no other job; the consumer works on several
+//! deliveries at once but never on two jobs of one model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use palisade_domain::ids::{JobId, ModelId, OrgId};
+use palisade_domain::job::{Job, JobStatus, MAX_ATTEMPTS};
+use palisade_domain::model::ModelFields;
+use palisade_store::jobs::JobFailure;
+use palisade_store::testing::TestDatabase;
+use palisade_store::{jobs, models, orgs, Actor, Backend, DbConn, Store};
+use palisade_worker::{outbox, Registry, WorkerConfig};
+
+fn amqp_url() -> String {
+    std::env::var("PALISADE_TEST_AMQP")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// SQLite, jobs run in-process from the outbox.
+    Embedded,
+    /// PostgreSQL, the outbox relayed to RabbitMQ, the consumer.
+    Production,
+}
+
+struct Setup {
+    _db: TestDatabase,
+    store: Store,
+    actor: Actor,
+}
+
+fn setup(mode: Mode) -> Setup {
+    let db = TestDatabase::new(match mode {
+        Mode::Embedded => Backend::Sqlite,
+        Mode::Production => Backend::Postgres,
+    });
+    let store = db.store();
+    let mut conn = store.conn().unwrap();
+    let org = orgs::get_or_create(&mut conn, "acme").unwrap();
+    let actor = Actor {
+        org_id: org.id,
+        key_id: None,
+        request_id: None,
+    };
+    Setup {
+        _db: db,
+        store,
+        actor,
+    }
+}
+
+fn model(s: &Setup, name: &str) -> ModelId {
+    let mut conn = s.store.conn().unwrap();
+    let fields: ModelFields = serde_json::from_value(serde_json::json!({ "name": name })).unwrap();
+    models::create(&mut conn, &s.actor, fields).unwrap().id
+}
+
+fn job(s: &Setup, model: ModelId, kind: &str) -> JobId {
+    let mut conn = s.store.conn().unwrap();
+    jobs::create(&mut conn, &s.actor, model, kind).unwrap().id
+}
+
+fn status(conn: &mut DbConn, org: OrgId, id: JobId) -> Job {
+    jobs::get(conn, org, id).unwrap()
+}
+
+/// Runs the mode's real transport with `registry` until `done` holds (or
+/// 90 s pass), then stops it. Returns whether `done` held.
+fn run_until(
+    mode: Mode,
+    s: &Setup,
+    registry: Registry,
+    prefetch: u16,
+    done: impl Fn(&mut DbConn) -> bool + Send + Sync + 'static,
+) -> bool {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let prefix = format!("palisade-test-{}", uuid::Uuid::new_v4().simple());
+    let store = s.store.clone();
+    let queue_prefix = prefix.clone();
+    let held = runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        match mode {
+            Mode::Embedded => {
+                tasks.spawn(outbox::run_in_process(
+                    store.clone(),
+                    registry,
+                    wait(stopped.clone()),
+                ));
+            }
+            Mode::Production => {
+                let config = WorkerConfig {
+                    amqp_url: amqp_url(),
+                    queue_prefix,
+                    prefetch,
+                };
+                tasks.spawn(outbox::relay(
+                    config.clone(),
+                    store.clone(),
+                    wait(stopped.clone()),
+                ));
+                let worker_store = store.clone();
+                let rx = stopped.clone();
+                tasks.spawn(async move {
+                    palisade_worker::run(&config, &worker_store, &registry, wait(rx))
+                        .await
+                        .unwrap();
+                });
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let done = Arc::new(done);
+        let mut held = false;
+        while Instant::now() < deadline {
+            let (store, done) = (store.clone(), done.clone());
+            if tokio::task::spawn_blocking(move || done(&mut store.conn().unwrap()))
+                .await
+                .unwrap()
+            {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = stop.send(true);
+        while tasks.join_next().await.is_some() {}
+        held
+    });
+    if mode == Mode::Production {
+        delete_queues(&prefix);
+    }
+    held
+}
+
+fn delete_queues(prefix: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let conn = lapin::Connection::connect(&amqp_url(), Default::default())
+            .await
+            .unwrap();
+        let channel = conn.create_channel().await.unwrap();
+        for q in [format!("{prefix}.jobs"), format!("{prefix}.jobs.dead")] {
+            let _ = channel.queue_delete(&q, Default::default()).await;
+        }
+        for x in [format!("{prefix}.jobs"), format!("{prefix}.jobs.dlx")] {
+            let _ = channel.exchange_delete(&x, Default::default()).await;
+        }
+        let _ = conn.close(200, "test done").await;
+    });
+}
+
+fn a_panicking_job_fails_after_its_attempts_and_holds_up_nothing(mode: Mode) {
+    let s = setup(mode);
+    let (a, b) = (model(&s, "a"), model(&s, "b"));
+    let poison = job(&s, a, "explode");
+    let next = job(&s, b, "recompute_risk");
+    let registry = Registry::standard().with("explode", |_, _| panic!("boom"));
+    let org = s.actor.org_id;
+    let settled = run_until(mode, &s, registry, 4, move |conn| {
+        status(conn, org, poison).status == JobStatus::Failed
+            && status(conn, org, next).status == JobStatus::Succeeded
+    });
+    let mut conn = s.store.conn().unwrap();
+    let p = status(&mut conn, org, poison);
+    assert!(
+        settled,
+        "the poison job is {:?} after {} attempts ({:?}); the next job is {:?}",
+        p.status,
+        p.attempts,
+        p.error,
+        status(&mut conn, org, next).status
+    );
+    assert_eq!(p.attempts, MAX_ATTEMPTS, "every attempt was used, no more");
+    assert!(
+        p.error.as_deref().unwrap_or("").contains("panicked: boom"),
+        "{:?}",
+        p.error
+    );
+}
+
+#[test]
+fn a_panicking_job_fails_after_its_attempts_and_holds_up_nothing_embedded() {
+    a_panicking_job_fails_after_its_attempts_and_holds_up_nothing(Mode::Embedded);
+}
+
+#[test]
+fn a_panicking_job_fails_after_its_attempts_and_holds_up_nothing_production() {
+    a_panicking_job_fails_after_its_attempts_and_holds_up_nothing(Mode::Production);
+}
+
+#[test]
+fn a_job_that_used_up_its_attempts_is_failed_before_it_runs_again() {
+    // A job whose every run killed its process: the attempts counted before
+    // each run stop it, whatever the transport.
+    let s = setup(Mode::Embedded);
+    let m = model(&s, "m");
+    let id = job(&s, m, "recompute_risk");
+    let ran = Arc::new(Mutex::new(0));
+    let counter = ran.clone();
+    let registry = Registry::default().with("recompute_risk", move |_, _| {
+        *counter.lock().unwrap() += 1;
+        Err(JobFailure::Transient("busy".into()))
+    });
+    let mut conn = s.store.conn().unwrap();
+    for _ in 0..MAX_ATTEMPTS + 3 {
+        let _ = registry.execute(&mut conn, &id.to_string());
+    }
+    assert_eq!(*ran.lock().unwrap(), MAX_ATTEMPTS);
+    let j = status(&mut conn, s.actor.org_id, id);
+    assert_eq!((j.status, j.attempts), (JobStatus::Failed, MAX_ATTEMPTS));
+}
+
+type Span = (ModelId, Instant, Instant);
+
+#[test]
+fn the_consumer_runs_models_side_by_side_and_one_model_at_a_time() {
+    let s = setup(Mode::Production);
+    let models: Vec<ModelId> = (0..4).map(|i| model(&s, &format!("m{i}"))).collect();
+    let mut ids: Vec<JobId> = models.iter().map(|m| job(&s, *m, "slow")).collect();
+    ids.push(job(&s, models[0], "slow"));
+    ids.push(job(&s, models[0], "slow"));
+    let spans: Arc<Mutex<Vec<Span>>> = Arc::default();
+    let record = spans.clone();
+    let registry = Registry::default().with("slow", move |_, job| {
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(400));
+        record
+            .lock()
+            .unwrap()
+            .push((job.model_id.unwrap(), start, Instant::now()));
+        Ok(serde_json::json!({}))
+    });
+    let org = s.actor.org_id;
+    let all = ids.clone();
+    assert!(run_until(Mode::Production, &s, registry, 8, move |conn| {
+        all.iter()
+            .all(|id| status(conn, org, *id).status == JobStatus::Succeeded)
+    }));
+    let spans = spans.lock().unwrap();
+    assert_eq!(spans.len(), 6);
+    let overlap = |a: &Span, b: &Span| a.1 < b.2 && b.1 < a.2;
+    let mut side_by_side = 0;
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if overlap(a, b) {
+                assert_ne!(a.0, b.0, "two jobs of one model ran at once");
+                side_by_side += 1;
+            }
+        }
+    }
+    assert!(
+        side_by_side > 0,
+        "jobs of different models never ran at the same time"
+    );
+}
