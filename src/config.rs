@@ -56,7 +56,7 @@ impl Config {
             if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
                 return Err(ConfigError {
                     var: "AMQP_URL",
-                    value: url.clone(),
+                    value: palisade_worker::redact(url),
                     reason: "must start with amqp:// or amqps://".into(),
                 });
             }
@@ -69,7 +69,7 @@ impl Config {
         {
             return Err(ConfigError {
                 var: "DATABASE_URL",
-                value: database_url,
+                value: palisade_worker::redact(&database_url),
                 reason: "must be postgres://…, sqlite://PATH or a SQLite file path".into(),
             });
         }
@@ -140,6 +140,22 @@ mod tests {
         assert_eq!(c.amqp_url, None);
         assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
         assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn passwords_in_bad_urls_are_not_printed() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://app:hunter2@db/palisade"),
+            ("AMQP_URL", "http://guest:hunter2@mq:5672/"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
+            let printed = err.to_string();
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(
+                printed.contains("app:***@db") || printed.contains("guest:***@mq"),
+                "{printed}"
+            );
+        }
     }
 
     #[test]

@@ -247,17 +247,35 @@ fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(format!("cannot start the job runtime: {e}")))?;
     std::thread::Builder::new()
         .name("palisade-jobs".into())
-        .spawn(move || match relay {
-            Some(worker_config) => runtime.block_on(palisade_worker::outbox::relay(
-                worker_config,
-                store,
+        .spawn(move || {
+            let housekeeping = palisade_worker::housekeeping::run(
+                store.clone(),
+                || chrono::Utc::now().naive_utc(),
+                palisade_worker::housekeeping::INTERVAL,
                 std::future::pending(),
-            )),
-            None => runtime.block_on(palisade_worker::outbox::run_in_process(
-                store,
-                palisade_worker::Registry::standard(),
-                std::future::pending(),
-            )),
+            );
+            match relay {
+                Some(worker_config) => runtime.block_on(async {
+                    tokio::join!(
+                        palisade_worker::outbox::relay(
+                            worker_config,
+                            store,
+                            std::future::pending()
+                        ),
+                        housekeeping
+                    );
+                }),
+                None => runtime.block_on(async {
+                    tokio::join!(
+                        palisade_worker::outbox::run_in_process(
+                            store,
+                            palisade_worker::Registry::standard(),
+                            std::future::pending(),
+                        ),
+                        housekeeping
+                    );
+                }),
+            }
         })
         .map_err(|e| Failure::Other(format!("cannot start the job thread: {e}")))?;
     Ok(())

@@ -847,3 +847,65 @@ both_modes!(no_request_can_pin_the_service, |app| {
         "the probes answered only after every simulation had finished"
     );
 });
+
+both_modes!(secrets_are_never_kept_and_the_last_owner_stays, |app| {
+    let owner_secret = app.key("acme", "owner");
+    let owner = app.client(&owner_secret);
+    // A replay would have to store the secret: an Idempotency-Key is
+    // refused here, before anything is created.
+    let refused = owner.request(
+        "POST",
+        "/api/v1/api-keys",
+        &[("Idempotency-Key", "retry-1")],
+        Some(br#"{"name": "ci", "role": "editor"}"#),
+    );
+    refused.names_field("Idempotency-Key");
+    assert_eq!(
+        owner.all("/api/v1/api-keys", 50).len(),
+        1,
+        "no key was made"
+    );
+
+    // The organisation's last owner key cannot be deleted: nobody could
+    // manage keys any more.
+    let me = owner.get("/api/v1/me").ok(200);
+    let own_id = me["key"]["id"].as_str().unwrap().to_string();
+    let last = owner.delete(&format!("/api/v1/api-keys/{own_id}"));
+    let problem = last.problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("owner"),
+        "{problem}"
+    );
+    owner.get("/api/v1/me").ok(200);
+    // With a second owner key, the first may go.
+    let second = owner
+        .post(
+            "/api/v1/api-keys",
+            &json!({"name": "backup", "role": "owner"}),
+        )
+        .ok(201);
+    owner.delete(&format!("/api/v1/api-keys/{own_id}")).ok(204);
+    let backup = app.client(second["secret"].as_str().unwrap());
+    backup
+        .delete(&format!(
+            "/api/v1/api-keys/{}",
+            second["id"].as_str().unwrap()
+        ))
+        .problem(409);
+});
+
+both_modes!(metrics_labels_stay_bounded_whatever_the_method, |app| {
+    let anon = app.anonymous();
+    for method in ["FOOBAR", "BREW", "X-ANYTHING-1"] {
+        let r = anon.request(method, "/healthz", &[], None);
+        assert!(r.status == 405 || r.status == 404, "{method}: {}", r.status);
+    }
+    let metrics = anon.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text;
+    assert!(
+        !text.contains("FOOBAR") && !text.contains("BREW"),
+        "arbitrary methods became metric labels"
+    );
+    assert!(text.contains("method=\"other\""), "{text}");
+});

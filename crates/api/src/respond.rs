@@ -90,6 +90,11 @@ impl Created {
     ) -> Result<Self, ApiError> {
         Self::new(location, Some(etag(record.version())), record)
     }
+
+    /// The 201 response, for a create that is never replayed.
+    pub fn once(self) -> HttpResponse {
+        respond(&self.stored, false)
+    }
 }
 
 fn respond(stored: &StoredResponse, replayed: bool) -> HttpResponse {

@@ -151,6 +151,19 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: ApiKeyId) -> Result<(), Stor
             .select(KeyRow::as_select())
             .first::<KeyRow>(conn)?
             .into_key()?;
+        if key.role == Role::Owner {
+            let other_owners: i64 = api_keys::table
+                .filter(api_keys::org_id.eq(actor.org_id.to_string()))
+                .filter(api_keys::role.eq(Role::Owner.as_str()))
+                .filter(api_keys::id.ne(id.to_string()))
+                .count()
+                .get_result(conn)?;
+            if other_owners == 0 {
+                return Err(StoreError::Conflict(
+                    "this is the organisation's last owner key: without it nobody could manage keys; create another owner key first".into(),
+                ));
+            }
+        }
         diesel::delete(api_keys::table.find(id.to_string())).execute(conn)?;
         audit::record(
             conn,

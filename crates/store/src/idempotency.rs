@@ -3,7 +3,7 @@
 //! before the work runs, so two concurrent requests with one key cannot both
 //! create.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use palisade_domain::ids::OrgId;
 
@@ -141,9 +141,10 @@ pub fn release(conn: &mut DbConn, org: OrgId, key: &str) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Drops keys past retention; called now and then, not on every request.
-pub fn purge_expired(conn: &mut DbConn) -> Result<usize, StoreError> {
-    let expired = time::now() - Duration::hours(RETENTION_HOURS);
+/// Drops keys past retention at `now`; called by the housekeeping task,
+/// not on every request.
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let expired = now - Duration::hours(RETENTION_HOURS);
     Ok(
         diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.le(expired)))
             .execute(conn)?,

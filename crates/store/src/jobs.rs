@@ -166,6 +166,16 @@ pub fn mark_published(conn: &mut DbConn, ids: &[String]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// How long a published outbox row is kept (to see what was relayed when).
+pub const OUTBOX_RETENTION_HOURS: i64 = 24;
+
+/// Drops outbox rows published more than a day before `now`; rows not yet
+/// published are never dropped.
+pub fn purge_published(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let before = now - chrono::Duration::hours(OUTBOX_RETENTION_HOURS);
+    Ok(diesel::delete(outbox::table.filter(outbox::published_at.le(before))).execute(conn)?)
+}
+
 /// Why a job did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum JobFailure {

@@ -478,7 +478,8 @@ both_backends!(idempotency_keys_remember_the_first_response, |store| {
         Reservation::Reserved,
         "a released key is free again"
     );
-    assert_eq!(idempotency::purge_expired(&mut conn).unwrap(), 0);
+    let now = chrono::Utc::now().naive_utc();
+    assert_eq!(idempotency::purge_expired(&mut conn, now).unwrap(), 0);
 });
 
 fn threat_fields(title: &str) -> palisade_domain::threat::ThreatFields {
@@ -688,3 +689,36 @@ both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
         Err(StoreError::NotFound)
     ));
 });
+
+both_backends!(
+    housekeeping_forgets_expired_keys_and_published_jobs_only,
+    |store| {
+        use palisade_store::{jobs, threats};
+        let acme = actor(&store, "acme");
+        let mut conn = store.conn().unwrap();
+        let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+        idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap();
+        threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        let queued = jobs::unpublished(&mut conn, 10).unwrap();
+        assert_eq!(queued.len(), 1);
+        let now = chrono::Utc::now().naive_utc();
+        let tomorrow = now + chrono::Duration::hours(25);
+        // Nothing is old enough yet.
+        assert_eq!(idempotency::purge_expired(&mut conn, now).unwrap(), 0);
+        assert_eq!(
+            jobs::purge_published(&mut conn, tomorrow).unwrap(),
+            0,
+            "unpublished rows stay"
+        );
+        jobs::mark_published(&mut conn, &[queued[0].0.clone()]).unwrap();
+        assert_eq!(jobs::purge_published(&mut conn, now).unwrap(), 0);
+        // A day on, both go.
+        assert_eq!(idempotency::purge_expired(&mut conn, tomorrow).unwrap(), 1);
+        assert_eq!(jobs::purge_published(&mut conn, tomorrow).unwrap(), 1);
+        assert_eq!(
+            idempotency::reserve(&mut conn, acme.org_id, "k1", "h2").unwrap(),
+            idempotency::Reservation::Reserved,
+            "a forgotten key is free again"
+        );
+    }
+);

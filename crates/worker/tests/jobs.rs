@@ -267,3 +267,43 @@ fn the_consumer_runs_models_side_by_side_and_one_model_at_a_time() {
         "jobs of different models never ran at the same time"
     );
 }
+
+#[test]
+fn housekeeping_runs_on_its_clock_and_clears_what_expired() {
+    use palisade_store::idempotency;
+    let s = setup(Mode::Embedded);
+    let m = model(&s, "m");
+    let id = job(&s, m, "recompute_risk");
+    {
+        let mut conn = s.store.conn().unwrap();
+        idempotency::reserve(&mut conn, s.actor.org_id, "k", "h").unwrap();
+        jobs::mark_published(&mut conn, &[id.to_string()]).unwrap();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Two days on, by the injected clock.
+    let later = chrono::Utc::now().naive_utc() + chrono::Duration::days(2);
+    let store = s.store.clone();
+    runtime.block_on(async move {
+        palisade_worker::housekeeping::run(
+            store,
+            move || later,
+            Duration::from_millis(10),
+            tokio::time::sleep(Duration::from_millis(100)),
+        )
+        .await
+    });
+    let mut conn = s.store.conn().unwrap();
+    assert_eq!(jobs::unpublished(&mut conn, 10).unwrap().len(), 0);
+    assert_eq!(
+        palisade_worker::housekeeping::purge(&s.store, later).unwrap(),
+        palisade_worker::housekeeping::Purged::default(),
+        "the loop already removed both"
+    );
+    assert_eq!(
+        idempotency::reserve(&mut conn, s.actor.org_id, "k", "h2").unwrap(),
+        idempotency::Reservation::Reserved
+    );
+}

@@ -1,6 +1,6 @@
 //! The caller's identity and the organisation's API keys (owner only).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use palisade_domain::ids::ApiKeyId;
 use palisade_domain::org::{ApiKey, Organization};
 use palisade_domain::role::Role;
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Auth, Owner};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, JsonBody, StrictQuery};
-use crate::respond::{create_once, list_type, page_request, Created};
+use crate::respond::{list_type, page_request, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -63,10 +63,11 @@ pub struct CreatedApiKey {
     pub secret: String,
 }
 
-/// Create an API key for the caller's organisation (owner only).
+/// Create an API key for the caller's organisation (owner only). An
+/// `Idempotency-Key` is refused here (422): a replay would need the secret,
+/// which is never stored.
 #[utoipa::path(post, path = "/api/v1/api-keys", operation_id = "createApiKey", tag = "organisation",
     request_body = NewApiKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
     responses((status = 201, description = "The key, with its secret shown once", body = CreatedApiKey,
         headers(("Location" = String, description = "The key's URL")))),
     security(("api_key" = [])))]
@@ -74,22 +75,25 @@ pub async fn create_api_key(
     state: web::Data<AppState>,
     Owner(auth): Owner,
     idempotency_key: IdempotencyKey,
-    req: HttpRequest,
     body: JsonBody<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
+    if idempotency_key.0.is_some() {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "is not accepted when creating an API key: its secret is shown once and never stored, \
+             so a retry could not be answered with it; list the keys to see whether a first request made one",
+        ));
+    }
     let NewApiKey { name, role } = body.value;
     let mut errors = ValidationErrors::new();
     errors.check_name("name", &name);
     errors.finish()?;
     let actor = auth.actor();
-    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
-        let (key, secret) = state
-            .db(move |c| api_keys::create(c, &actor, &name, role))
-            .await?;
-        let location = format!("/api/v1/api-keys/{}", key.id);
-        Created::new(location, None, &CreatedApiKey { key, secret })
-    })
-    .await
+    let (key, secret) = state
+        .db(move |c| api_keys::create(c, &actor, &name, role))
+        .await?;
+    let location = format!("/api/v1/api-keys/{}", key.id);
+    Ok(Created::new(location, None, &CreatedApiKey { key, secret })?.once())
 }
 
 #[derive(Deserialize, IntoParams)]
