@@ -391,3 +391,65 @@ both_modes!(gaps_are_derived_and_close_as_records_are_fixed, |app| {
         assert!(log.contains("request_id=\"trace-risk-7\""), "{log}");
     }
 });
+
+both_modes!(
+    the_tree_evaluation_and_the_register_agree_on_defended_trees,
+    |app| {
+        use palisade_domain::scoring::attack_tree;
+        use palisade_domain::scoring::nist::NistLevel;
+        let _worker = Worker::start(&app);
+        let c = app.client(&app.key("acme", "editor"));
+        let model = c.model("m");
+        let base = format!("/api/v1/models/{model}");
+        let tree = c
+            .post(
+                &format!("{base}/attack-trees"),
+                &json!({"name": "t", "root": {"kind": "or", "label": "get in", "children": [
+        {"kind": "leaf", "label": "phish", "attributes": {"probability": 0.9},
+         "countermeasure": {"kind": "defense", "label": "training"}},
+        {"kind": "leaf", "label": "guess", "attributes": {"probability": 0.05}}]}}),
+            )
+            .ok(201);
+        let defense = id(&tree["root"]["children"][0]["countermeasure"]);
+        let threat = c
+        .post(
+            &format!("{base}/threats"),
+            &json!({"title": "tree", "stride": "spoofing",
+                    "assessment": {"method": "attack_tree", "tree_id": id(&tree), "impact": "very_high"}}),
+        )
+        .ok(201);
+        // The control realises the defense and is also linked to the threat:
+        // it must count once, through the tree.
+        c.post(&format!("{base}/controls"), &json!({"name": "Training", "type": "preventive", "category": "administrative",
+        "status": "implemented", "effectiveness": 80, "defense_node_ids": [defense], "threat_ids": [id(&threat)]})).ok(201);
+        // A planned control does not count in the residual figures.
+        c.post(
+            &format!("{base}/controls"),
+            &json!({"name": "Simulations", "type": "preventive", "category": "administrative",
+        "status": "planned", "effectiveness": 90, "defense_node_ids": [defense]}),
+        )
+        .ok(201);
+
+        let evaluation = c
+            .get(&format!("{base}/attack-trees/{}/evaluation", id(&tree)))
+            .ok(200);
+        let p = evaluation["root"]["probability"].as_f64().unwrap();
+        // 1 − (1 − 0.9 × (1 − 0.8)) × (1 − 0.05) = 0.221
+        assert!((p - 0.221).abs() < 1e-9, "defended root probability {p}");
+        assert!(evaluation["explanation"][0]
+            .as_str()
+            .unwrap()
+            .contains("Training"));
+
+        let register = fresh(&c, &model);
+        let row = &register["items"][0];
+        let expected = attack_tree::score(p, NistLevel::VeryHigh).score.value();
+        assert_eq!(row["residual_score"].as_f64().unwrap(), expected, "{row}");
+        assert_eq!(
+            row["inherent_score"].as_f64().unwrap(),
+            attack_tree::score(1.0 - 0.1 * 0.95, NistLevel::VeryHigh)
+                .score
+                .value()
+        );
+    }
+);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AttackTreeId, ThreatId};
-use crate::scoring::attack_tree::{evaluate, DefenseEffectiveness, Tree};
+use crate::scoring::attack_tree::{evaluate, DefenseEffectiveness, Evaluation, Tree};
 use crate::scoring::residual::{assess, ControlEffect, ControlStatus, Scored, Treatment};
 use crate::scoring::{Method, Score, ScoreResult};
 use crate::severity::Severity;
@@ -47,13 +47,32 @@ fn effect(c: &Control) -> ControlEffect {
 }
 
 /// Defense probabilities from the controls realising each defense node.
+/// Which controls a figure counts: none (inherent), implemented and
+/// partial ones (residual), or planned ones too (projected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Inherent,
+    Residual,
+    Projected,
+}
+
+impl Stage {
+    fn counts(self, status: ControlStatus) -> bool {
+        match self {
+            Stage::Inherent => false,
+            Stage::Residual => status != ControlStatus::Planned,
+            Stage::Projected => true,
+        }
+    }
+}
+
 fn defense_effectiveness(
     tree: &TreeForRisk,
     controls: &[Control],
-    include: &dyn Fn(ControlStatus) -> bool,
+    stage: Stage,
 ) -> DefenseEffectiveness {
     let mut per_node: HashMap<usize, Vec<ControlEffect>> = HashMap::new();
-    for c in controls.iter().filter(|c| include(c.fields.status)) {
+    for c in controls.iter().filter(|c| stage.counts(c.fields.status)) {
         for node in &c.fields.defense_node_ids {
             if let Some(i) = tree.node_index.get(&node.to_string()) {
                 per_node.entry(*i).or_default().push(ControlEffect {
@@ -72,6 +91,23 @@ fn defense_effectiveness(
             )
         })
         .collect()
+}
+
+/// The tree as the controls realising its defense nodes leave it at
+/// `stage`: the one computation behind both the register's attack-tree rows
+/// and `GET …/attack-trees/{id}/evaluation`, so the two always agree.
+pub fn evaluate_defended(tree: &TreeForRisk, controls: &[Control], stage: Stage) -> Evaluation {
+    evaluate(&tree.tree, &defense_effectiveness(tree, controls, stage))
+}
+
+/// A control that realises a defense node of the tree already lowers the
+/// root probability through it; it is not applied to the threat again.
+fn realises_a_defense_of(tree: &TreeForRisk, control: &Control) -> bool {
+    control
+        .fields
+        .defense_node_ids
+        .iter()
+        .any(|n| tree.node_index.contains_key(&n.to_string()))
 }
 
 fn failed_row(threat: &Threat, why: String) -> RiskRow {
@@ -126,16 +162,17 @@ pub fn register(
     trees: &HashMap<AttackTreeId, Result<TreeForRisk, String>>,
 ) -> Vec<RiskRow> {
     // Controls by the threats they cover, once, rather than a scan per threat.
-    let mut by_threat: HashMap<ThreatId, Vec<ControlEffect>> = HashMap::new();
+    let mut by_threat: HashMap<ThreatId, Vec<&Control>> = HashMap::new();
     for c in controls {
         for t in &c.fields.threat_ids {
-            by_threat.entry(*t).or_default().push(effect(c));
+            by_threat.entry(*t).or_default().push(c);
         }
     }
     let mut rows: Vec<RiskRow> = threats
         .iter()
         .map(|t| {
-            let covering: Vec<ControlEffect> = by_threat.get(&t.id).cloned().unwrap_or_default();
+            let on_threat: &[&Control] = by_threat.get(&t.id).map_or(&[], Vec::as_slice);
+            let covering: Vec<ControlEffect> = on_threat.iter().map(|c| effect(c)).collect();
             let base = vec![format!("{} control(s) cover this threat", covering.len())];
             match &t.fields.assessment {
                 ThreatAssessment::Stateless(a) => match assess(Scored::Assessment(a), &covering, &[], Treatment::None) {
@@ -149,11 +186,16 @@ pub fn register(
                 ThreatAssessment::AttackTree(ta) => match trees.get(&ta.tree_id) {
                     Some(Ok(tree)) => {
                         // Defense nodes realised by controls lower the tree's own probability.
-                        let p = |include: &dyn Fn(ControlStatus) -> bool| evaluate(&tree.tree, &defense_effectiveness(tree, controls, include)).root.probability;
-                        let inherent_p = p(&|_| false);
-                        let residual_p = p(&|s| s != ControlStatus::Planned);
-                        let projected_p = p(&|_| true);
-                        let direct = |p: f64| assess(Scored::AttackTree { root_probability: p, impact: ta.impact }, &covering, &[], Treatment::None);
+                        let p = |stage| evaluate_defended(tree, controls, stage).root.probability;
+                        let inherent_p = p(Stage::Inherent);
+                        let residual_p = p(Stage::Residual);
+                        let projected_p = p(Stage::Projected);
+                        let beside_the_tree: Vec<ControlEffect> = on_threat
+                            .iter()
+                            .filter(|c| !realises_a_defense_of(tree, c))
+                            .map(|c| effect(c))
+                            .collect();
+                        let direct = |p: f64| assess(Scored::AttackTree { root_probability: p, impact: ta.impact }, &beside_the_tree, &[], Treatment::None);
                         match (direct(inherent_p), direct(residual_p), direct(projected_p)) {
                             (Ok(i), Ok(r), Ok(pr)) => {
                                 let mut explanation = base;

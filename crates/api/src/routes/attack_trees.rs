@@ -6,7 +6,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use palisade_domain::diagram::{DiagramFormat, Drawing};
 use palisade_domain::ids::{AttackTreeId, ModelId, NodeId};
-use palisade_domain::scoring::attack_tree::{self, NodeValues, Tree};
+use palisade_domain::risk::{evaluate_defended, Stage, TreeForRisk};
+use palisade_domain::scoring::attack_tree::{NodeValues, Tree};
+use palisade_domain::scoring::residual::ControlStatus;
 use palisade_domain::tree::{AttackTree, AttackTreeInput, AttackTreeSummary, NodeFields, TreeNode};
 use palisade_store::attack_trees;
 use serde::{Deserialize, Serialize};
@@ -241,15 +243,53 @@ async fn evaluation(
 > {
     let (model, id) = tree_ids(path)?;
     let org = auth.org.id;
-    let (_, flat, ids) = state
-        .db(move |c| attack_trees::load_flat(c, org, model, id))
+    let (flat, ids, controls) = state
+        .db(move |c| {
+            let (_, flat, ids) = attack_trees::load_flat(c, org, model, id)?;
+            let controls = palisade_store::controls::all_in_model(c, model)?;
+            Ok((flat, ids, controls))
+        })
         .await?;
     // Evaluation may spend up to WORK_LIMIT node evaluations on shared
     // steps: never on an async thread.
     let (result, flat, cheapest) = web::block(move || -> Result<_, ApiError> {
         let pointers: Vec<String> = ids.iter().map(|i| format!("/nodes/{i}")).collect();
-        let tree = Tree::build(flat.clone(), &pointers)?;
-        let e = attack_tree::evaluate(&tree, &Default::default());
+        let tree = TreeForRisk {
+            tree: Tree::build(flat.clone(), &pointers)?,
+            node_index: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect(),
+        };
+        // As the register sees it: implemented and partial controls
+        // realising defense nodes weaken the attacks they counter.
+        let mut e = evaluate_defended(&tree, &controls, Stage::Residual);
+        let realising: Vec<String> = controls
+            .iter()
+            .filter(|c| c.fields.status != ControlStatus::Planned)
+            .filter(|c| {
+                c.fields
+                    .defense_node_ids
+                    .iter()
+                    .any(|n| tree.node_index.contains_key(&n.to_string()))
+            })
+            .map(|c| {
+                format!(
+                    "{} ({}, {} %)",
+                    c.fields.name, c.fields.status, c.fields.effectiveness
+                )
+            })
+            .collect();
+        if !realising.is_empty() {
+            e.explanation.insert(
+                0,
+                format!(
+                    "defense nodes realised by controls: {}",
+                    realising.join(", ")
+                ),
+            );
+        }
         let name = |i: &usize| ids[*i].clone();
         let result = TreeEvaluation {
             root: e.root,
