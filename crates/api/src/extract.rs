@@ -103,34 +103,71 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(raw);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(value) => Ok(value),
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let (field, message) = name_field(&path, &inner.to_string());
-                    Err(ApiError::field(&field, message))
-                }
-                // serde_json reports a wrong type for an enum (a number where
-                // a name is expected) as a syntax error: tell them apart by
-                // whether the body is JSON at all.
-                _ if serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok() => {
-                    let field = if path == "." {
-                        "body".to_string()
-                    } else {
-                        path
-                    };
-                    Err(ApiError::field(
-                        &field,
-                        "has the wrong type: expected one of the values this field takes",
-                    ))
-                }
-                _ => Err(ApiError::MalformedRequest {
-                    detail: format!("the body is not valid JSON: {inner}"),
-                    field: None,
-                }),
+        // JSON Schema counts 2.0 as an integer, so an integer field takes it:
+        // only then is the body read a second time.
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            let mut value = match serde_json::from_slice::<serde_json::Value>(raw) {
+                Ok(value) => value,
+                Err(_) => return Err(deserialize_error(err, raw)),
+            };
+            if integral_floats_to_integers(&mut value) {
+                serde_path_to_error::deserialize::<_, T>(value)
+                    .map_err(|again| deserialize_error(again, raw))
+            } else {
+                Err(deserialize_error(err, raw))
             }
         }
+        Err(err) => Err(deserialize_error(err, raw)),
+    }
+}
+
+/// Replaces every float with no fractional part by the same integer;
+/// says whether anything changed.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *value = serde_json::Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| integral_floats_to_integers(v) | changed),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .fold(false, |changed, v| integral_floats_to_integers(v) | changed),
+        _ => false,
+    }
+}
+
+fn deserialize_error(err: serde_path_to_error::Error<serde_json::Error>, raw: &[u8]) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let (field, message) = name_field(&path, &inner.to_string());
+            ApiError::field(&field, message)
+        }
+        // serde_json reports a wrong type for an enum (a number where
+        // a name is expected) as a syntax error: tell them apart by
+        // whether the body is JSON at all.
+        _ if serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok() => {
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            ApiError::field(
+                &field,
+                "has the wrong type: expected one of the values this field takes",
+            )
+        }
+        _ => ApiError::MalformedRequest {
+            detail: format!("the body is not valid JSON: {inner}"),
+            field: None,
+        },
     }
 }
 
@@ -323,6 +360,18 @@ mod tests {
         assert_eq!(field_of(enum_as_number), "kind");
         let not_object = parse_json::<AssetFields>(b"[]").unwrap_err();
         assert_eq!(field_of(not_object), "body");
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_as_json_schema_says() {
+        let a =
+            parse_json::<AssetFields>(br#"{"name":"a","kind":"data","business_criticality":3.0}"#)
+                .unwrap();
+        assert_eq!(a.business_criticality, Some(3));
+        let half =
+            parse_json::<AssetFields>(br#"{"name":"a","kind":"data","business_criticality":2.5}"#)
+                .unwrap_err();
+        assert_eq!(field_of(half), "business_criticality");
     }
 
     #[test]

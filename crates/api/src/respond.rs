@@ -6,8 +6,6 @@ use std::future::Future;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use palisade_domain::asset::Asset;
 use palisade_domain::model::Model;
 use palisade_store::idempotency::{self, Reservation, StoredResponse};
@@ -185,13 +183,14 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
             format!("must be 1 to {MAX_LIMIT} (got {limit})"),
         ));
     }
+    // A cursor is the id of the last record seen (ids are time-ordered):
+    // any id is a valid position, so the document can state its shape.
     let after = cursor
         .map(|c| {
-            URL_SAFE_NO_PAD
-                .decode(c)
+            uuid::Uuid::try_parse(c)
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+                .filter(|_| c.len() == 36)
+                .map(|u| u.hyphenated().to_string())
                 .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API returned"))
         })
         .transpose()?;
@@ -199,7 +198,7 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
 }
 
 pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
-    page.next_after.as_ref().map(|a| URL_SAFE_NO_PAD.encode(a))
+    page.next_after.clone()
 }
 
 /// A page of `$item`s: `{items, next_cursor}`; `next_cursor` is `null` on the last page.

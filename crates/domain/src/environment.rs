@@ -40,6 +40,7 @@ string_enum!(TrustLevel {
 pub struct TrustZoneFields {
     pub name: String,
     /// 0 (no trust) to 100 (full trust).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub trust_rating: i64,
     #[serde(default)]
     pub description: Option<String>,

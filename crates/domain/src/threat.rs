@@ -187,6 +187,7 @@ pub struct ControlFields {
     pub category: ControlCategory,
     pub status: ControlStatus,
     /// 0 to 100 %.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub effectiveness: i64,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]

@@ -379,9 +379,9 @@ pub fn update(
 ) -> Result<Interaction, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
         let fields = change_fields(&current)?;
         fields.validate()?;
+        check_version(current.version, expected_version)?;
         if fields == current.fields {
             return Ok(current);
         }

@@ -161,9 +161,9 @@ pub fn update(
 ) -> Result<Model, StoreError> {
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, id)?;
-        check_version(current.version, expected_version)?;
         let fields = change(&current)?;
         fields.validate()?;
+        check_version(current.version, expected_version)?;
         if fields == current.fields {
             return Ok(current);
         }

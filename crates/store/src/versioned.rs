@@ -84,9 +84,11 @@ pub(crate) fn update<R: Record>(
     change: impl FnOnce(&R) -> Result<R::Fields, StoreError>,
     write: impl FnOnce(&mut DbConn, &R, &R) -> Result<usize, StoreError>,
 ) -> Result<R, StoreError> {
-    check_version(current.version(), expected_version)?;
+    // The input is judged before the version: a bad body is a 422 whatever
+    // the If-Match, as the OpenAPI document promises.
     let fields = change(&current)?;
     R::validate(&fields)?;
+    check_version(current.version(), expected_version)?;
     if &fields == current.fields() {
         return Ok(current);
     }

@@ -36,8 +36,180 @@ pub fn finish(doc: &mut Value) {
     assessment_union(schemas);
     flatten_all_of(schemas);
     name_union_branches(schemas);
+    owasp_factors(schemas);
+    fair_bounds(schemas);
+    cvss_vectors(schemas);
+    text_rules(schemas);
+    schemas.insert("JsonValue".into(), json_value());
     patch_bodies(doc);
     open_objects(doc);
+}
+
+/// Text with no control characters but tab, newline and carriage return
+/// (`validation::is_forbidden_char`).
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// The same, with at least one character that is not white space.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// A UUID as ids are written: hyphenated, either case.
+pub const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// Fields checked as names (`check_name`) and as free text (`check_text`),
+/// and lists checked as tags (`check_tags`); `*_ids` lists are id lists
+/// (`check_id_list`). A field validated otherwise is caught by the fuzz run
+/// of `.ci/run`, which sends every schema-valid body the document allows.
+const NAME_FIELDS: &[&str] = &["name", "title", "label", "owner", "protocol"];
+const TEXT_FIELDS: &[&str] = &[
+    "description",
+    "goal",
+    "motivation",
+    "purpose",
+    "resources",
+    "last_assessment_result",
+];
+const TAG_LISTS: &[&str] = &["tags", "services"];
+/// Text with no length rule of its own (the body limit bounds it).
+const PLAIN_FIELDS: &[&str] = &["step"];
+
+fn is_string(schema: &Value) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+        _ => false,
+    }
+}
+
+fn is_array(schema: &Value) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "array",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "array"),
+        _ => false,
+    }
+}
+
+fn extend(schema: &mut Value, rules: Value) {
+    if let (Some(o), Value::Object(r)) = (schema.as_object_mut(), rules) {
+        o.extend(r);
+    }
+}
+
+/// The limits of `validation.rs`, stated where generators and validators see them.
+fn text_rules(schemas: &mut Map<String, Value>) {
+    use palisade_domain::validation::{ID_LIST_MAX, NAME_MAX, TAGS_MAX, TAG_MAX, TEXT_MAX};
+    for schema in schemas.values_mut() {
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (name, property) in properties.iter_mut() {
+            let name = name.as_str();
+            if NAME_FIELDS.contains(&name) && is_string(property) {
+                extend(
+                    property,
+                    json!({"minLength": 1, "maxLength": NAME_MAX, "pattern": NAME_PATTERN}),
+                );
+            } else if TEXT_FIELDS.contains(&name) && is_string(property) {
+                extend(
+                    property,
+                    json!({"maxLength": TEXT_MAX, "pattern": TEXT_PATTERN}),
+                );
+            } else if PLAIN_FIELDS.contains(&name) && is_string(property) {
+                extend(property, json!({"pattern": TEXT_PATTERN}));
+            } else if TAG_LISTS.contains(&name) && is_array(property) {
+                extend(
+                    property,
+                    json!({"maxItems": TAGS_MAX, "uniqueItems": true,
+                           "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": NAME_PATTERN}}),
+                );
+            } else if name.ends_with("_ids") && is_array(property) {
+                extend(
+                    property,
+                    json!({"maxItems": ID_LIST_MAX, "uniqueItems": true}),
+                );
+            }
+        }
+    }
+}
+
+/// Any JSON whose strings and keys are text: what free-form objects hold.
+fn json_value() -> Value {
+    json!({
+        "description": "Any JSON value; its strings and keys hold no control characters but tab, newline and carriage return.",
+        "anyOf": [
+            {"type": ["null", "boolean", "number"]},
+            {"type": "string", "pattern": TEXT_PATTERN},
+            {"type": "array", "items": reference("JsonValue")},
+            {"type": "object", "propertyNames": {"pattern": TEXT_PATTERN},
+             "additionalProperties": reference("JsonValue")}
+        ]
+    })
+}
+
+/// Each OWASP factor takes 0–9 or the named options of that factor only.
+fn owasp_factors(schemas: &mut Map<String, Value>) {
+    use palisade_domain::scoring::owasp::options;
+    for group in ["Likelihood", "TechnicalImpact", "BusinessImpact"] {
+        let Some(properties) = schemas
+            .get_mut(group)
+            .and_then(|g| g.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (name, property) in properties.iter_mut() {
+            let names: Vec<&str> = options(name).iter().map(|(n, _)| *n).collect();
+            *property = json!({
+                "description": "0 (lowest) to 9, or a named option of the methodology",
+                "oneOf": [
+                    {"type": "integer", "minimum": 0, "maximum": 9},
+                    {"type": "string", "enum": names}
+                ]
+            });
+        }
+    }
+}
+
+fn fair_bounds(schemas: &mut Map<String, Value>) {
+    use palisade_domain::scoring::fair::MAX_RATE;
+    if let Some(rate) = schemas
+        .get_mut("FrequencyRate")
+        .and_then(|s| s.pointer_mut("/properties/rate"))
+    {
+        extend(
+            rate,
+            json!({"minimum": 0, "maximum": MAX_RATE, "description": "Loss events a year, at most 10 000"}),
+        );
+    }
+}
+
+/// The vectors the strict parsers take, metrics in the specification's order.
+fn cvss_vectors(schemas: &mut Map<String, Value>) {
+    for (name, pattern) in [
+        (
+            "Cvss31Assessment",
+            palisade_domain::scoring::cvss31::VECTOR_PATTERN,
+        ),
+        (
+            "Cvss40Assessment",
+            palisade_domain::scoring::cvss40::VECTOR_PATTERN,
+        ),
+    ] {
+        if let Some(v) = schemas
+            .get_mut(name)
+            .and_then(|s| s.pointer_mut("/properties/vector"))
+        {
+            extend(v, json!({"pattern": pattern}));
+        }
+    }
+    if let Some(v) = schemas
+        .get_mut("CvssInput")
+        .and_then(|s| s.pointer_mut("/properties/vector"))
+    {
+        extend(
+            v,
+            json!({"pattern": r"^CVSS:(3\.1|4\.0)(/[A-Z]{1,3}:[A-Za-z]+)+$"}),
+        );
+    }
 }
 
 fn reference(name: &str) -> Value {
@@ -78,6 +250,7 @@ fn operations(doc: &mut Value) {
         let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
             return;
         };
+        let conditional = params.iter().any(|p| p["name"] == "If-Match");
         for param in params {
             let name = param["name"].as_str().unwrap_or_default().to_string();
             let schema = match (param["in"].as_str(), name.as_str()) {
@@ -89,6 +262,13 @@ fn operations(doc: &mut Value) {
                     "type": "string", "pattern": "^(\\*|(W/)?\"?[0-9]{1,15}\"?)$"
                 }),
                 (Some("header"), _) => json!({"type": "string"}),
+                (Some("query"), "cursor") => json!({
+                    "type": "string", "format": "uuid",
+                    "description": "`next_cursor` of the previous page"
+                }),
+                (Some("query"), _) if param["schema"] == json!({"type": "string"}) => {
+                    json!({"type": "string", "pattern": TEXT_PATTERN})
+                }
                 (Some("query"), "limit") => json!({
                     "type": "integer", "format": "int64",
                     "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT
@@ -96,6 +276,16 @@ fn operations(doc: &mut Value) {
                 _ => continue,
             };
             param["schema"] = schema;
+        }
+        if conditional {
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.entry("412").or_insert_with(|| {
+                    json!({
+                        "description": "If-Match names a version that is no longer current",
+                        "content": {"application/problem+json": {"schema": reference("Problem")}}
+                    })
+                });
+            }
         }
     });
 }
@@ -225,8 +415,21 @@ fn pascal(snake: &str) -> String {
 /// `required`, and with an open object for a nested union (a patch of an
 /// assessment may carry only the fields it changes).
 fn patch_bodies(doc: &mut Value) {
+    // The create schema of each collection, by path, for what a patch may not clear.
+    let mut creates: Map<String, Value> = Map::new();
+    each_operation(doc, |path, method, op| {
+        if method == "post" {
+            if let Some(name) = op
+                .get("requestBody")
+                .and_then(|b| b.pointer("/content/application~1json/schema"))
+                .and_then(referenced_name)
+            {
+                creates.insert(path.to_string(), json!(name));
+            }
+        }
+    });
     let mut wanted = Vec::new();
-    each_operation(doc, |_, method, op| {
+    each_operation(doc, |path, method, op| {
         if method != "patch" {
             return;
         }
@@ -239,16 +442,23 @@ fn patch_bodies(doc: &mut Value) {
         let Some(source) = referenced_name(schema).map(str::to_string) else {
             return;
         };
-        if source.ends_with("Patch") {
-            return;
-        }
-        let base = source
-            .strip_suffix("Fields")
-            .or_else(|| source.strip_suffix("Input"))
-            .unwrap_or(&source);
-        let patch = format!("{base}Patch");
+        let collection = path.rsplit_once('/').map_or("", |(c, _)| c).to_string();
+        let create = creates
+            .get(&collection)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let patch = match source.strip_suffix("Patch") {
+            Some(_) => source.clone(),
+            None => {
+                let base = source
+                    .strip_suffix("Fields")
+                    .or_else(|| source.strip_suffix("Input"))
+                    .unwrap_or(&source);
+                format!("{base}Patch")
+            }
+        };
         *schema = reference(&patch);
-        wanted.push((patch, source));
+        wanted.push((patch, source, create));
     });
     let Some(schemas) = doc
         .pointer_mut("/components/schemas")
@@ -256,31 +466,73 @@ fn patch_bodies(doc: &mut Value) {
     else {
         return;
     };
-    for (patch, source) in wanted {
-        if schemas.contains_key(&patch) {
-            continue;
-        }
-        let Some(mut schema) = schemas.get(&source).cloned() else {
+    // Every field any method's assessment has: what a merge patch may name.
+    let mut assessment_fields: Vec<Value> = ASSESSMENT_BRANCHES
+        .iter()
+        .filter_map(|(_, name, _)| schemas.get(*name)?.get("properties")?.as_object())
+        .flat_map(|p| p.keys().map(|k| json!(k)))
+        .collect();
+    assessment_fields.sort_by_key(|v| v.to_string());
+    assessment_fields.dedup();
+    for (patch, source, create) in wanted {
+        let required: Vec<Value> = create
+            .and_then(|c| schemas.get(&c))
+            .and_then(|c| c.get("required"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(mut schema) = schemas
+            .get(&patch)
+            .or_else(|| schemas.get(&source))
+            .cloned()
+        else {
             continue;
         };
         if let Some(o) = schema.as_object_mut() {
             o.remove("required");
+            o.insert("additionalProperties".into(), json!(false));
             o.insert(
                 "description".into(),
-                json!("A JSON merge patch (RFC 7396): a field left out is kept, `null` clears it, a value replaces it."),
+                json!("A JSON merge patch (RFC 7396): a field left out is kept, `null` clears it, a value replaces it; a field the record cannot be without cannot be cleared."),
             );
         }
         if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            for value in properties.values_mut() {
+            for (name, value) in properties.iter_mut() {
                 if referenced_name(value) == Some("Assessment") {
                     *value = json!({
-                        "type": "object", "additionalProperties": true,
+                        "type": "object",
+                        "propertyNames": {"enum": assessment_fields},
                         "description": "A merge patch of the assessment; without `method` the method is kept."
                     });
+                } else if required.contains(&json!(name)) {
+                    not_null(value);
                 }
             }
         }
         schemas.insert(patch, schema);
+    }
+}
+
+/// The schema without its `null`: a patch may leave the field out, not clear it.
+fn not_null(schema: &mut Value) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types[0].clone();
+            schema["type"] = only;
+        }
+        return;
+    }
+    if let Some(branches) = schema.get_mut("oneOf").and_then(Value::as_array_mut) {
+        branches.retain(|b| b != &json!({"type": "null"}));
+        if branches.len() == 1 {
+            let only = branches[0].clone();
+            let description = schema.get("description").cloned();
+            *schema = only;
+            if let Some(d) = description {
+                schema["description"] = d;
+            }
+        }
     }
 }
 
@@ -297,6 +549,7 @@ fn open_objects(value: &mut Value) {
             let shaped = [
                 "properties",
                 "additionalProperties",
+                "propertyNames",
                 "$ref",
                 "oneOf",
                 "allOf",
@@ -304,8 +557,13 @@ fn open_objects(value: &mut Value) {
             ]
             .iter()
             .any(|k| map.contains_key(*k));
+            let uuid = map.get("format") == Some(&json!("uuid"));
+            if uuid && !map.contains_key("pattern") {
+                map.insert("pattern".into(), json!(UUID_PATTERN));
+            }
             if is_object_type && !shaped {
-                map.insert("additionalProperties".into(), Value::Bool(true));
+                map.insert("propertyNames".into(), json!({"pattern": TEXT_PATTERN}));
+                map.insert("additionalProperties".into(), reference("JsonValue"));
             }
             for v in map.values_mut() {
                 open_objects(v);

@@ -54,12 +54,16 @@ impl NodeKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub probability: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub time: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub skill: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub possible: Option<bool>,

@@ -19,6 +19,9 @@ pub struct CvssInput {
 }
 
 pub const PREFIX: &str = "CVSS:3.1/";
+/// The shape of a vector, for the OpenAPI document; which metrics and
+/// values are allowed is the parser's to say.
+pub const VECTOR_PATTERN: &str = r"^CVSS:3\.1(/[A-Z]{1,3}:[A-Z])+$";
 
 /// (metric, allowed values, is a base metric)
 const METRICS: [(&str, &[&str], bool); 22] = [

@@ -10,6 +10,9 @@ use serde_json::json;
 use super::{fmt_num, Method, Score, ScoreResult, ScoringError};
 
 pub const PREFIX: &str = "CVSS:4.0/";
+/// The shape of a vector, for the OpenAPI document; which metrics, values
+/// and order are allowed is the parser's to say.
+pub const VECTOR_PATTERN: &str = r"^CVSS:4\.0(/[A-Z]{1,3}:[A-Za-z]+)+$";
 
 /// Every metric in the specification's fixed order: (name, values, is base).
 const METRICS: [(&str, &[&str], bool); 32] = [

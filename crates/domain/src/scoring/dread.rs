@@ -9,10 +9,15 @@ use super::{fmt_num, Method, Score, ScoreResult, ScoringError};
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DreadInput {
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub damage: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub reproducibility: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub exploitability: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub affected_users: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub discoverability: i64,
 }
 

@@ -28,11 +28,16 @@ pub const MAX_SIMULATED_EVENTS: f64 = 20_000_000.0;
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pert {
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10000.0))]
     pub min: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10000.0))]
     pub most_likely: f64,
+    /// At most 10 000 loss events a year.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10000.0))]
     pub max: f64,
     /// Weight of the most likely value (riskquant's γ); 4 by default.
     #[serde(default = "default_gamma")]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
     pub gamma: f64,
 }
 
@@ -54,7 +59,9 @@ pub enum Frequency {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Interval {
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
     pub low: f64,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
     pub high: f64,
 }
 
@@ -66,6 +73,7 @@ pub struct Interval {
 pub struct Secondary {
     /// Probability that a loss event also causes the secondary loss; 1 by default.
     #[serde(default = "one")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub probability: f64,
     pub magnitude: Interval,
 }
@@ -84,6 +92,7 @@ pub struct FairInput {
     pub secondary: Option<Secondary>,
     /// Simulated years, 1 to 1 000 000 (default 100 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub iterations: Option<u32>,
     /// Seed of the simulation (default 0): the same input gives the same figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]

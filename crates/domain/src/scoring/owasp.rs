@@ -64,7 +64,8 @@ pub struct OwaspInput {
 }
 
 /// The methodology's named options for each factor.
-fn options(factor: &str) -> &'static [(&'static str, i64)] {
+/// The named options of a factor, with their values.
+pub fn options(factor: &str) -> &'static [(&'static str, i64)] {
     match factor {
         "skill_level" => &[
             ("no_technical_skills", 1),
