@@ -19,8 +19,13 @@ pub fn merge(target: &mut Value, patch: Value) {
             }
             if let Value::Object(map) = target {
                 for (key, value) in entries {
-                    if value.is_null() {
+                    if value.is_null() && map.contains_key(&key) {
                         map.remove(&key);
+                    } else if value.is_null() {
+                        // Not a field the record has: kept as `null`, so the
+                        // strict parse that follows refuses an unknown name
+                        // rather than the patch silently ignoring it.
+                        map.insert(key, Value::Null);
                     } else {
                         merge(map.entry(key).or_insert(Value::Null), value);
                     }
@@ -92,6 +97,11 @@ mod tests {
         assert_eq!(err.0[0].field, "classification");
         let err = apply(&current, json!({"name": null})).unwrap_err();
         assert_eq!(err.0[0].field, "name");
+        let err = apply(&current, json!({"colour": null})).unwrap_err();
+        assert_eq!(
+            err.0[0].field, "colour",
+            "an unknown field is refused, even as null"
+        );
         let err = apply(&current, json!(["not", "an", "object"])).unwrap_err();
         assert_eq!(err.0[0].field, "body");
     }
