@@ -13,6 +13,10 @@ use crate::validation::ValidationErrors;
 /// with a nesting limit of 128, and each tree level takes two (the node and
 /// its `children`), so any tree Palisade stores can be read and written back.
 pub const MAX_DEPTH: usize = 60;
+/// The most nodes a stored tree holds: what one validation, evaluation or
+/// drawing may have to walk (10^5 nodes evaluate in about 11 ms; trees
+/// grown node by node have no body limit to bound them).
+pub const MAX_NODES: usize = 100_000;
 
 string_enum!(NodeLink {
     Child => "child",

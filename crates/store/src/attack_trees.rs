@@ -13,6 +13,7 @@ use palisade_domain::scoring::attack_tree::{
 };
 use palisade_domain::tree::{
     AttackTree, AttackTreeInput, AttackTreeSummary, NodeFields, NodeLink, TreeNode, MAX_DEPTH,
+    MAX_NODES,
 };
 use palisade_domain::ValidationErrors;
 
@@ -180,6 +181,15 @@ fn check_tree(
     pointers: &[String],
     complete: bool,
 ) -> Result<Tree, StoreError> {
+    if nodes.len() > MAX_NODES {
+        return Err(StoreError::Invalid(ValidationErrors::single(
+            "root",
+            format!(
+                "a tree holds at most {MAX_NODES} nodes (got {})",
+                nodes.len()
+            ),
+        )));
+    }
     let tree = if complete {
         Tree::build(nodes, pointers)?
     } else {

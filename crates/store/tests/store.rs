@@ -722,3 +722,32 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_tree_over_the_node_bound_is_refused_and_nothing_is_written,
+    |store| {
+        use palisade_domain::tree::MAX_NODES;
+        use palisade_store::attack_trees;
+        let acme = actor(&store, "acme");
+        let mut conn = store.conn().unwrap();
+        let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+        let leaves = |n: usize| -> Vec<serde_json::Value> {
+            (0..n)
+                .map(|_| serde_json::json!({"kind": "leaf", "label": "l"}))
+                .collect()
+        };
+        let doc = |n: usize| {
+            serde_json::from_value(serde_json::json!({"name": "big", "root": {"kind": "or", "label": "r", "children": leaves(n)}}))
+            .unwrap()
+        };
+        match attack_trees::create(&mut conn, &acme, model.id, &doc(MAX_NODES)) {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "root"),
+            other => panic!("expected a refusal, got {:?}", other.map(|t| t.node_count)),
+        }
+        let page =
+            attack_trees::list(&mut conn, acme.org_id, model.id, &Default::default()).unwrap();
+        assert!(page.items.is_empty(), "nothing was written");
+        let kept = attack_trees::create(&mut conn, &acme, model.id, &doc(MAX_NODES - 1)).unwrap();
+        assert_eq!(kept.node_count, MAX_NODES);
+    }
+);

@@ -21,7 +21,7 @@ pub const DEFAULT_SEED: u64 = 0;
 /// FAIR estimates describe, and it bounds the simulation's inner loop.
 pub const MAX_RATE: f64 = 10_000.0;
 /// The most loss events one simulation may draw (simulated years × the
-/// highest yearly rate): about 0.3 s of one core.
+/// highest yearly rate): about 0.6 s of one core.
 pub const MAX_SIMULATED_EVENTS: f64 = 20_000_000.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
