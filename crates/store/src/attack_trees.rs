@@ -810,8 +810,14 @@ fn place(rows: &mut [NodeRow], id: &str, position: Option<usize>) {
     }
 }
 
-/// Applies a node-level change in memory, validates the whole resulting
-/// tree (empty gates allowed while editing), then writes the difference.
+/// How often a node edit is tried again when the tree moved on between
+/// validating the change and writing it.
+const EDIT_ATTEMPTS: usize = 3;
+
+/// Applies a node-level change in memory and validates the whole resulting
+/// tree (empty gates allowed while editing) outside any transaction, then
+/// writes the difference in one, provided the tree is still at the version
+/// the change was made on; if not, the change is made again on the new tree.
 fn edit_nodes(
     conn: &mut DbConn,
     actor: &Actor,
@@ -819,9 +825,9 @@ fn edit_nodes(
     tree: AttackTreeId,
     expected_version: Option<i64>,
     (action, entity_id): (AuditAction, &str),
-    change: impl FnOnce(&mut Vec<NodeRow>) -> Result<(Option<NodeRow>, Option<NodeRow>), StoreError>,
+    change: impl Fn(&mut Vec<NodeRow>) -> Result<(Option<NodeRow>, Option<NodeRow>), StoreError>,
 ) -> Result<(TreeRow, Vec<NodeRow>), StoreError> {
-    write_tx(conn, |conn| {
+    for _ in 0..EDIT_ATTEMPTS {
         let row = load_tree_row(conn, actor.org_id, model_id, tree)?;
         check_version(row.version, expected_version)?;
         let old = load_rows(conn, &row.id)?;
@@ -830,37 +836,53 @@ fn edit_nodes(
         renumber(&mut rows);
         let (flat, pointers) = flat_of(&rows)?;
         check_tree(flat, &pointers, false)?;
-        let target = row.target_asset_id.clone();
-        check_references(conn, model_id, target.as_deref(), &rows, &|r| {
-            format!("/nodes/{}", r.id)
-        })?;
         if rows == old {
             return Ok((row, rows));
         }
-        sync_rows(conn, &old, &rows)?;
-        let next = bump(conn, &row)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
-        let as_json = |r: Option<NodeRow>| -> Result<Option<serde_json::Value>, StoreError> {
-            r.map(|r| {
-                r.to_node(next.version)
-                    .and_then(|n| Ok(serde_json::to_value(n)?))
-            })
-            .transpose()
-        };
-        audit::record(
-            conn,
-            actor,
-            audit::Change {
-                model_id: Some(model_id),
-                action,
-                entity_type: "attack_tree_node",
-                entity_id: entity_id.to_string(),
-                before: as_json(before)?,
-                after: as_json(after.and_then(|a| rows.iter().find(|r| r.id == a.id).cloned()))?,
-            },
-        )?;
-        Ok((next, rows))
-    })
+        let written = write_tx(conn, |conn| {
+            let current = load_tree_row(conn, actor.org_id, model_id, tree)?;
+            if current.version != row.version {
+                return Ok(None);
+            }
+            let target = row.target_asset_id.clone();
+            check_references(conn, model_id, target.as_deref(), &rows, &|r| {
+                format!("/nodes/{}", r.id)
+            })?;
+            sync_rows(conn, &old, &rows)?;
+            let next = bump(conn, &row)?;
+            crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+            let as_json = |r: Option<NodeRow>| -> Result<Option<serde_json::Value>, StoreError> {
+                r.map(|r| {
+                    r.to_node(next.version)
+                        .and_then(|n| Ok(serde_json::to_value(n)?))
+                })
+                .transpose()
+            };
+            audit::record(
+                conn,
+                actor,
+                audit::Change {
+                    model_id: Some(model_id),
+                    action,
+                    entity_type: "attack_tree_node",
+                    entity_id: entity_id.to_string(),
+                    before: as_json(before.clone())?,
+                    after: as_json(
+                        after
+                            .as_ref()
+                            .and_then(|a| rows.iter().find(|r| r.id == a.id).cloned()),
+                    )?,
+                },
+            )?;
+            Ok::<_, StoreError>(Some(next))
+        })?;
+        if let Some(next) = written {
+            return Ok((next, rows));
+        }
+    }
+    Err(StoreError::Conflict(
+        "the tree was changed concurrently; retry".into(),
+    ))
 }
 
 pub fn add_node(
@@ -916,7 +938,7 @@ pub fn update_node(
     tree: AttackTreeId,
     node: NodeId,
     expected_version: Option<i64>,
-    change_fields: impl FnOnce(&NodeFields) -> Result<NodeFields, StoreError>,
+    change_fields: impl Fn(&NodeFields) -> Result<NodeFields, StoreError>,
 ) -> Result<TreeNode, StoreError> {
     let id = node.to_string();
     let (row, rows) = edit_nodes(

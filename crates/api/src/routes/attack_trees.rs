@@ -459,7 +459,7 @@ pub async fn update_node(
     let updated = state
         .db(move |c| {
             attack_trees::update_node(c, &actor, model, tree, node, if_match.0, |cur| {
-                Ok(patch::apply(cur, doc)?)
+                Ok(patch::apply(cur, doc.clone())?)
             })
         })
         .await?;
