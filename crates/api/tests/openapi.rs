@@ -171,3 +171,77 @@ fn every_enum_schema_lists_the_wire_values() {
         );
     }
 }
+
+#[test]
+fn probes_headers_paging_and_unions_are_described_as_sent() {
+    let doc: Value = serde_json::from_str(&palisade_api::openapi::document()).unwrap();
+    assert!(!doc["servers"].as_array().unwrap().is_empty());
+    for probe in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            doc["paths"][probe]["get"]["security"],
+            serde_json::json!([]),
+            "{probe} needs no key"
+        );
+    }
+    for (path, method, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let schema = &p["schema"];
+            if p["in"] == "header" {
+                assert_eq!(schema["type"], "string", "{method} {path} {}", p["name"]);
+            }
+            if p["name"] == "limit" {
+                assert_eq!(
+                    (schema["minimum"].as_i64(), schema["maximum"].as_i64()),
+                    (Some(1), Some(500))
+                );
+            }
+        }
+        if op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "If-Match")
+        {
+            assert!(
+                op["responses"].get("412").is_some(),
+                "{method} {path} takes If-Match"
+            );
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for branch in schemas["Frequency"]["oneOf"].as_array().unwrap() {
+        assert!(branch.get("$ref").is_some(), "Frequency branches are named");
+    }
+    let assessment = &schemas["Assessment"];
+    assert_eq!(assessment["discriminator"]["propertyName"], "method");
+    let methods: Vec<&str> = palisade_domain::scoring::Method::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let mapped: Vec<&str> = assessment["discriminator"]["mapping"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = methods.clone();
+    sorted.sort_unstable();
+    assert_eq!(mapped, sorted, "every method is a branch of Assessment");
+    for record in [
+        "Asset",
+        "Control",
+        "Interaction",
+        "Model",
+        "Party",
+        "ThreatActor",
+        "TreeNode",
+        "TrustZone",
+        "Threat",
+    ] {
+        assert!(
+            schemas[record].get("allOf").is_none(),
+            "{record} is one object"
+        );
+        assert_eq!(schemas[record]["type"], "object", "{record}");
+    }
+}
