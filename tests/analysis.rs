@@ -143,3 +143,56 @@ both_modes!(controls_cover_threats_and_defenses, |app| {
     );
     c.delete(&url).ok(204);
 });
+
+both_modes!(
+    a_threat_covers_a_sensitive_asset_and_skill_takes_a_number,
+    |app| {
+        let c = app.client(&app.key("acme", "editor"));
+        let model = c.model("m");
+        let base = format!("/api/v1/models/{model}");
+        let actor = c
+            .post(
+                &format!("{base}/threat-actors"),
+                &json!({"name": "crew", "origin": "external", "category": "cybercriminal",
+                    "intent": "malicious", "skill": 4}),
+            )
+            .ok(201);
+        assert_eq!(
+            actor["skill"], "high",
+            "1 none … 5 expert, answered as the level"
+        );
+        c.post(
+        &format!("{base}/threat-actors"),
+        &json!({"name": "x", "origin": "external", "category": "other", "intent": "malicious", "skill": 6}),
+    )
+    .names_field("skill");
+        let secret = c
+        .post(
+            &format!("{base}/assets"),
+            &json!({"name": "db", "kind": "data", "classification": "restricted", "owner": "dba"}),
+        )
+        .ok(201);
+        let step2 = |c: &common::Client| {
+            let p = c.get(&format!("{base}/progress")).ok(200);
+            p["steps"][1]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == "threats.sensitive_assets_targeted")
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(step2(&c)["ok"], false);
+        c.post(
+            &format!("{base}/threats"),
+            &json!({"title": "dump", "stride": "information_disclosure", "asset_ids": [id(&secret)],
+                "assessment": {"method": "nist", "likelihood": "high", "impact": "high"}}),
+        )
+        .ok(201);
+        assert_eq!(
+            step2(&c)["ok"],
+            true,
+            "a threat on the asset covers it, no tree needed"
+        );
+    }
+);

@@ -30,7 +30,7 @@ both_modes!(threat_actors_crud_filters_and_bad_input, |app| {
     )
     .names_field("category");
     c.post(&actors, &json!({"name": "x", "origin": "internal", "category": "nation-state", "intent": "malicious"})).names_field("category");
-    c.post(&actors, &json!({"name": "x", "origin": "internal", "category": "employee", "intent": "malicious", "skill": 5})).names_field("skill");
+    c.post(&actors, &json!({"name": "x", "origin": "internal", "category": "employee", "intent": "malicious", "skill": 6})).names_field("skill");
     c.post(&actors, &json!({"name": "x".repeat(201), "origin": "internal", "category": "employee", "intent": "malicious"})).names_field("name");
     assert_eq!(c.all(&format!("{actors}?origin=internal"), 10).len(), 1);
     assert_eq!(

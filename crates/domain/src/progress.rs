@@ -48,6 +48,8 @@ pub struct ModelFacts<'a> {
     pub tree_count: usize,
     /// Assets some attack tree targets.
     pub tree_targets: HashSet<AssetId>,
+    /// Assets some threat names (`asset_ids`).
+    pub threat_targets: HashSet<AssetId>,
     /// Trust zones, parties and interactions together.
     pub environment_records: usize,
     /// Step 3's checks (`environment::checks`).
@@ -242,7 +244,7 @@ fn threats_step(facts: &ModelFacts<'_>) -> Step {
         .assets
         .iter()
         .filter(|a| a.fields.in_scope && a.fields.classification.is_some_and(|c| c.is_sensitive()))
-        .filter(|a| !facts.tree_targets.contains(&a.id))
+        .filter(|a| !facts.tree_targets.contains(&a.id) && !facts.threat_targets.contains(&a.id))
         .map(|a| a.id.to_string())
         .collect();
     let checks = vec![
@@ -260,10 +262,10 @@ fn threats_step(facts: &ModelFacts<'_>) -> Step {
             id: "threats.sensitive_assets_targeted",
             ok: untargeted.is_empty(),
             message: if untargeted.is_empty() {
-                "every in-scope confidential or restricted asset is the target of an attack tree"
+                "every in-scope confidential or restricted asset is the target of an attack tree or a threat"
                     .into()
             } else {
-                format!("{} in-scope confidential or restricted asset(s) are the target of no attack tree", untargeted.len())
+                format!("{} in-scope confidential or restricted asset(s) are the target of no attack tree and no threat", untargeted.len())
             },
             refs: untargeted,
         },
@@ -358,5 +360,13 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(p.steps[1].status, StepStatus::Complete);
+        // A threat naming the asset covers it as well as a tree does.
+        let p = progress(&ModelFacts {
+            assets: &assets,
+            actor_count: 1,
+            threat_targets: HashSet::from([secret.id]),
+            ..Default::default()
+        });
+        assert!(p.steps[1].checks[1].ok, "{:?}", p.steps[1].checks[1]);
     }
 }

@@ -98,6 +98,7 @@ mod contract;
         routes::assets::ClassificationFilter,
         palisade_domain::diagram::DiagramFormat,
         palisade_domain::threat::TreeAssessment,
+        palisade_domain::threat_actor::SkillLevel,
     )),
     modifiers(&Conventions),
     tags(

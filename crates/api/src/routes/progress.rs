@@ -34,6 +34,11 @@ pub async fn get_progress(
         actor_count: w.actor_count,
         tree_count: w.tree_count,
         tree_targets: w.tree_targets.clone(),
+        threat_targets: w
+            .threats
+            .iter()
+            .flat_map(|t| t.fields.asset_ids.iter().copied())
+            .collect(),
         environment_records: w.environment_records,
         environment_checks: w.environment_checks.clone(),
         threat_count: w.threats.len(),

@@ -137,6 +137,7 @@ pub struct ThreatActorPatch {
     category: Option<ActorCategory>,
     intent: Option<Intent>,
     motivation: Option<String>,
+    #[schema(schema_with = palisade_domain::threat_actor::skill_schema)]
     skill: Option<SkillLevel>,
     resources: Option<String>,
     description: Option<String>,
