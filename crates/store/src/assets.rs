@@ -13,6 +13,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, trust_zones};
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -259,12 +260,8 @@ pub fn list(
 }
 
 /// Every asset of a model, for summaries and checks.
-pub fn all_in_model(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-) -> Result<Vec<Asset>, StoreError> {
-    ensure_visible(conn, org, model_id)?;
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Asset>, StoreError> {
+    let model_id = scope.model();
     assets::table
         .filter(assets::model_id.eq(model_id.to_string()))
         .select(AssetRow::as_select())

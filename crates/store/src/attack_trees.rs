@@ -20,6 +20,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, attack_tree_nodes, attack_trees};
+use crate::scope::Scoped;
 use crate::{
     audit, parse_enum, parse_id, per_backend, threat_actors, time, Actor, Page, PageRequest,
     StoreError,
@@ -628,7 +629,8 @@ pub fn list(
 }
 
 /// Asset ids targeted by the model's trees, for step 2's checks.
-pub fn targets_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<String>, StoreError> {
+pub fn targets_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<String>, StoreError> {
+    let model_id = scope.model();
     Ok(attack_trees::table
         .filter(attack_trees::model_id.eq(model_id.to_string()))
         .filter(attack_trees::target_asset_id.is_not_null())
@@ -636,7 +638,8 @@ pub fn targets_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Stri
         .load(conn)?)
 }
 
-pub fn count_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<i64, StoreError> {
+pub fn count_in_model(conn: &mut DbConn, scope: Scoped) -> Result<i64, StoreError> {
+    let model_id = scope.model();
     Ok(attack_trees::table
         .filter(attack_trees::model_id.eq(model_id.to_string()))
         .count()

@@ -14,6 +14,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::controls;
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -188,7 +189,8 @@ pub fn get(
         .ok_or(StoreError::NotFound)
 }
 
-pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Control>, StoreError> {
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Control>, StoreError> {
+    let model_id = scope.model();
     let rows: Vec<ControlRow> = controls::table
         .filter(controls::model_id.eq(model_id.to_string()))
         .select(ControlRow::as_select())

@@ -15,6 +15,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, interaction_data_assets, interactions, parties};
+use crate::scope::Scoped;
 use crate::{audit, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -320,7 +321,8 @@ pub fn get(
     load_one(conn, model_id, id)
 }
 
-pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Interaction>, StoreError> {
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Interaction>, StoreError> {
+    let model_id = scope.model();
     let rows: Vec<InteractionRow> = interactions::table
         .filter(interactions::model_id.eq(model_id.to_string()))
         .select(InteractionRow::as_select())
@@ -345,8 +347,8 @@ pub fn list(
     filter: &InteractionFilter,
     page: &PageRequest,
 ) -> Result<Page<Interaction>, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    let matching: Vec<Interaction> = all_in_model(conn, model_id)?
+    let scope = ensure_visible(conn, org, model_id)?;
+    let matching: Vec<Interaction> = all_in_model(conn, scope)?
         .into_iter()
         .filter(|i| {
             filter

@@ -10,6 +10,7 @@ use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus, MAX_ATTEMPTS};
 
 use crate::db::{write_tx, DbConn};
 use crate::schema::{jobs, outbox, risk_registers};
+use crate::scope::Scoped;
 use crate::{parse_enum, parse_id, time, Actor, StoreError};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -202,7 +203,8 @@ impl From<StoreError> for JobFailure {
 pub struct JobContext {
     pub id: String,
     pub kind: String,
-    pub model_id: Option<ModelId>,
+    /// The job's model, as the organisation that queued the job sees it.
+    pub scope: Option<Scoped>,
     /// 1 on the first run.
     pub attempt: i32,
 }
@@ -276,7 +278,13 @@ pub fn execute(
     let context = JobContext {
         id: row.id.clone(),
         kind: row.kind.clone(),
-        model_id: row.model_id.as_deref().and_then(|m| parse_id(m).ok()),
+        scope: match (row.org_id.as_deref(), row.model_id.as_deref()) {
+            (Some(org), Some(model)) => match (parse_id(org), parse_id(model)) {
+                (Ok(org), Ok(model)) => Some(Scoped::trusted(org, model)),
+                _ => None,
+            },
+            _ => None,
+        },
         attempt: attempts,
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(conn, &context)))
@@ -325,7 +333,8 @@ pub fn mark_failed(conn: &mut DbConn, job_id: &str, error: &str) -> Result<(), S
 }
 
 /// How many jobs of a model exist (for tests and metrics).
-pub fn count_for_model(conn: &mut DbConn, model_id: ModelId) -> Result<i64, StoreError> {
+pub fn count_for_model(conn: &mut DbConn, scope: Scoped) -> Result<i64, StoreError> {
+    let model_id = scope.model();
     Ok(jobs::table
         .filter(jobs::model_id.eq(model_id.to_string()))
         .count()

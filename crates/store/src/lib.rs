@@ -18,6 +18,7 @@ pub mod page;
 pub mod parties;
 pub mod risks;
 mod schema;
+pub mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat_actors;
@@ -29,6 +30,7 @@ mod versioned;
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
+pub use scope::Scoped;
 
 use palisade_domain::ids::{ApiKeyId, OrgId};
 

@@ -9,6 +9,7 @@ use palisade_domain::severity::Severity;
 
 use crate::db::{write_tx, DbConn};
 use crate::schema::models;
+use crate::scope::Scoped;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -105,8 +106,9 @@ pub fn get(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<Model, StoreErr
         .into_model()
 }
 
-/// Fails with `NotFound` unless the model belongs to the organisation.
-pub fn ensure_visible(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<(), StoreError> {
+/// The model as one the organisation may see; `NotFound` unless it belongs
+/// to the organisation.
+pub fn ensure_visible(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<Scoped, StoreError> {
     let found: i64 = models::table
         .filter(models::id.eq(id.to_string()))
         .filter(models::org_id.eq(org.to_string()))
@@ -115,7 +117,7 @@ pub fn ensure_visible(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<(), 
     if found == 0 {
         Err(StoreError::NotFound)
     } else {
-        Ok(())
+        Ok(Scoped::trusted(org, id))
     }
 }
 

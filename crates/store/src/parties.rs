@@ -12,6 +12,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
@@ -230,7 +231,8 @@ pub fn get(
         .ok_or(StoreError::NotFound)
 }
 
-pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Party>, StoreError> {
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Party>, StoreError> {
+    let model_id = scope.model();
     let rows: Vec<PartyRow> = parties::table
         .filter(parties::model_id.eq(model_id.to_string()))
         .select(PartyRow::as_select())

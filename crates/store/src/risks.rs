@@ -12,6 +12,7 @@ use palisade_domain::threat::ThreatAssessment;
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{attack_trees, risk_registers};
+use crate::scope::Scoped;
 use crate::{attack_trees as trees, controls, threats, time, StoreError};
 
 /// The register as stored, and whether changes have happened since.
@@ -56,8 +57,8 @@ pub struct Computation {
 
 /// Computes the register from the model's current records and stores it,
 /// unless a result for a newer revision is already there.
-pub fn recompute(conn: &mut DbConn, model_id: ModelId) -> Result<serde_json::Value, StoreError> {
-    let computation = compute(conn, model_id)?;
+pub fn recompute(conn: &mut DbConn, scope: Scoped) -> Result<serde_json::Value, StoreError> {
+    let computation = compute(conn, scope)?;
     let written = store(conn, &computation)?;
     Ok(serde_json::json!({
         "revision": computation.revision,
@@ -68,7 +69,8 @@ pub fn recompute(conn: &mut DbConn, model_id: ModelId) -> Result<serde_json::Val
 
 /// Reads the model and computes its register, outside any write
 /// transaction: the work may be long and must not hold the write lock.
-pub fn compute(conn: &mut DbConn, model_id: ModelId) -> Result<Computation, StoreError> {
+pub fn compute(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreError> {
+    let model_id = scope.model();
     let m = model_id.to_string();
     // The revision first: changes made while computing bump it and queue another job.
     let revision: i64 = risk_registers::table
@@ -77,8 +79,8 @@ pub fn compute(conn: &mut DbConn, model_id: ModelId) -> Result<Computation, Stor
         .first(conn)
         .optional()?
         .unwrap_or(0);
-    let threats = threats::all_in_model(conn, model_id)?;
-    let controls = controls::all_in_model(conn, model_id)?;
+    let threats = threats::all_in_model(conn, scope)?;
+    let controls = controls::all_in_model(conn, scope)?;
     let mut tree_inputs: HashMap<AttackTreeId, Result<TreeForRisk, String>> = HashMap::new();
     let model_trees: HashSet<String> = attack_trees::table
         .filter(attack_trees::model_id.eq(&m))

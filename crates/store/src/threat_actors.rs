@@ -11,6 +11,7 @@ use palisade_domain::threat_actor::{
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::threat_actors;
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -167,14 +168,18 @@ pub fn list(
 }
 
 /// Ids of the model's actors, for checking references from trees.
-pub fn ids_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<String>, StoreError> {
+pub(crate) fn ids_in_model(
+    conn: &mut DbConn,
+    model_id: ModelId,
+) -> Result<Vec<String>, StoreError> {
     Ok(threat_actors::table
         .filter(threat_actors::model_id.eq(model_id.to_string()))
         .select(threat_actors::id)
         .load(conn)?)
 }
 
-pub fn count_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<i64, StoreError> {
+pub fn count_in_model(conn: &mut DbConn, scope: Scoped) -> Result<i64, StoreError> {
+    let model_id = scope.model();
     Ok(threat_actors::table
         .filter(threat_actors::model_id.eq(model_id.to_string()))
         .count()

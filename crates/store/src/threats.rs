@@ -13,6 +13,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::threats;
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -216,7 +217,8 @@ pub fn get(
         .ok_or(StoreError::NotFound)
 }
 
-pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<Threat>, StoreError> {
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Threat>, StoreError> {
+    let model_id = scope.model();
     let rows: Vec<ThreatRow> = threats::table
         .filter(threats::model_id.eq(model_id.to_string()))
         .select(ThreatRow::as_select())

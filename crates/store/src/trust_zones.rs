@@ -9,6 +9,7 @@ use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
 use crate::schema::trust_zones;
+use crate::scope::Scoped;
 use crate::versioned;
 use crate::{audit, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -107,7 +108,8 @@ pub fn get(
         .into_zone()
 }
 
-pub fn all_in_model(conn: &mut DbConn, model_id: ModelId) -> Result<Vec<TrustZone>, StoreError> {
+pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<TrustZone>, StoreError> {
+    let model_id = scope.model();
     trust_zones::table
         .filter(trust_zones::model_id.eq(model_id.to_string()))
         .select(ZoneRow::as_select())

@@ -58,14 +58,24 @@ fn both_migration_trees_list_the_same_versions() {
     assert_eq!(pg, sqlite);
 }
 
+/// The model as the actor's organisation sees it (on a connection of its own).
+fn scope(
+    store: &Store,
+    actor: &Actor,
+    model: palisade_domain::ids::ModelId,
+) -> palisade_store::Scoped {
+    let mut conn = store.conn().unwrap();
+    models::ensure_visible(&mut conn, actor.org_id, model).unwrap()
+}
+
 /// What the worker's registry does for the one kind the store queues.
 fn recompute(
     conn: &mut palisade_store::DbConn,
     job: &palisade_store::jobs::JobContext,
 ) -> Result<serde_json::Value, palisade_store::jobs::JobFailure> {
     use palisade_store::jobs::JobFailure;
-    match (job.kind.as_str(), job.model_id) {
-        ("recompute_risk", Some(model)) => Ok(palisade_store::risks::recompute(conn, model)?),
+    match (job.kind.as_str(), job.scope) {
+        ("recompute_risk", Some(scope)) => Ok(palisade_store::risks::recompute(conn, scope)?),
         (kind, _) => Err(JobFailure::Permanent(format!("unknown job kind {kind:?}"))),
     }
 }
@@ -353,7 +363,8 @@ both_backends!(asset_containment_stays_a_tree, |store| {
     .unwrap();
     models::delete(&mut conn, &acme, other.id, None).unwrap();
     assert!(matches!(
-        assets::all_in_model(&mut conn, acme.org_id, other.id),
+        models::ensure_visible(&mut conn, acme.org_id, other.id)
+            .and_then(|s| assets::all_in_model(&mut conn, s)),
         Err(StoreError::NotFound)
     ));
 });
@@ -374,7 +385,7 @@ both_backends!(unknown_trust_zone_is_refused, |store| {
         other => panic!("expected the zone to be refused, got {other:?}"),
     }
     assert!(
-        assets::all_in_model(&mut conn, acme.org_id, model.id)
+        assets::all_in_model(&mut conn, scope(&store, &acme, model.id))
             .unwrap()
             .is_empty(),
         "nothing half-written"
@@ -511,7 +522,7 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
     })
     .unwrap();
     assert_eq!(
-        jobs::count_for_model(&mut conn, model.id).unwrap(),
+        jobs::count_for_model(&mut conn, scope(&store, &acme, model.id)).unwrap(),
         1,
         "three changes, one queued job"
     );
@@ -546,7 +557,10 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
     );
     // The next change queues a new job.
     threats::delete(&mut conn, &acme, model.id, a.id, None).unwrap();
-    assert_eq!(jobs::count_for_model(&mut conn, model.id).unwrap(), 2);
+    assert_eq!(
+        jobs::count_for_model(&mut conn, scope(&store, &acme, model.id)).unwrap(),
+        2
+    );
     assert!(risks::read(&mut conn, acme.org_id, model.id).unwrap().stale);
 });
 
@@ -560,9 +574,9 @@ both_backends!(
         threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
         // Two workers: the first computes, a change lands, the second computes
         // the newer revision and stores it first; the first stores last.
-        let older = risks::compute(&mut conn, model.id).unwrap();
+        let older = risks::compute(&mut conn, scope(&store, &acme, model.id)).unwrap();
         threats::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
-        let newer = risks::compute(&mut conn, model.id).unwrap();
+        let newer = risks::compute(&mut conn, scope(&store, &acme, model.id)).unwrap();
         assert!(newer.revision > older.revision);
         assert!(
             risks::store(&mut conn, &newer).unwrap(),

@@ -22,10 +22,10 @@ impl Registry {
     /// Every kind Palisade queues.
     pub fn standard() -> Self {
         Registry::default().with(JobKind::RecomputeRisk.as_str(), |conn, job| {
-            let model = job
-                .model_id
+            let scope = job
+                .scope
                 .ok_or_else(|| JobFailure::Permanent("recompute_risk without a model".into()))?;
-            Ok(palisade_store::risks::recompute(conn, model)?)
+            Ok(palisade_store::risks::recompute(conn, scope)?)
         })
     }
 

@@ -241,7 +241,7 @@ fn the_consumer_runs_models_side_by_side_and_one_model_at_a_time() {
         record
             .lock()
             .unwrap()
-            .push((job.model_id.unwrap(), start, Instant::now()));
+            .push((job.scope.unwrap().model(), start, Instant::now()));
         Ok(serde_json::json!({}))
     });
     let org = s.actor.org_id;

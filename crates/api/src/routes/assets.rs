@@ -269,5 +269,10 @@ pub(crate) async fn all_assets(
 ) -> Result<Vec<Asset>, ApiError> {
     let model: ModelId = path_id(model_id)?;
     let org = auth.org.id;
-    state.db(move |c| assets::all_in_model(c, org, model)).await
+    state
+        .db(move |c| {
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
+            assets::all_in_model(c, scope)
+        })
+        .await
 }

@@ -246,7 +246,8 @@ async fn evaluation(
     let (flat, ids, controls) = state
         .db(move |c| {
             let (_, flat, ids) = attack_trees::load_flat(c, org, model, id)?;
-            let controls = palisade_store::controls::all_in_model(c, model)?;
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
+            let controls = palisade_store::controls::all_in_model(c, scope)?;
             Ok((flat, ids, controls))
         })
         .await?;

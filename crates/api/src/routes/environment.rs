@@ -499,12 +499,12 @@ pub async fn get_environment(
     let org = auth.org.id;
     let (assets, zones, parties, interactions) = state
         .db(move |c| {
-            let a = assets::all_in_model(c, org, model)?;
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
             Ok((
-                a,
-                trust_zones::all_in_model(c, model)?,
-                parties::all_in_model(c, model)?,
-                interactions::all_in_model(c, model)?,
+                assets::all_in_model(c, scope)?,
+                trust_zones::all_in_model(c, scope)?,
+                parties::all_in_model(c, scope)?,
+                interactions::all_in_model(c, scope)?,
             ))
         })
         .await?;

@@ -83,17 +83,17 @@ pub(crate) async fn load(
     let (assets, actors, trees, targets, zones, parties, interactions, threats, controls, register) =
         state
             .db(move |c| {
-                let assets = assets::all_in_model(c, org, model)?;
+                let scope = palisade_store::models::ensure_visible(c, org, model)?;
                 Ok((
-                    assets,
-                    threat_actors::count_in_model(c, model)?,
-                    attack_trees::count_in_model(c, model)?,
-                    attack_trees::targets_in_model(c, model)?,
-                    trust_zones::all_in_model(c, model)?,
-                    parties::all_in_model(c, model)?,
-                    interactions::all_in_model(c, model)?,
-                    palisade_store::threats::all_in_model(c, model)?,
-                    palisade_store::controls::all_in_model(c, model)?,
+                    assets::all_in_model(c, scope)?,
+                    threat_actors::count_in_model(c, scope)?,
+                    attack_trees::count_in_model(c, scope)?,
+                    attack_trees::targets_in_model(c, scope)?,
+                    trust_zones::all_in_model(c, scope)?,
+                    parties::all_in_model(c, scope)?,
+                    interactions::all_in_model(c, scope)?,
+                    palisade_store::threats::all_in_model(c, scope)?,
+                    palisade_store::controls::all_in_model(c, scope)?,
                     palisade_store::risks::read(c, org, model)?,
                 ))
             })

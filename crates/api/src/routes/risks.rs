@@ -68,7 +68,8 @@ pub async fn get_risks(
         .db(move |c| {
             let register = risks::read(c, org, model)?;
             let threats = if needs_links {
-                threats::all_in_model(c, model)?
+                let scope = palisade_store::models::ensure_visible(c, org, model)?;
+                threats::all_in_model(c, scope)?
             } else {
                 Vec::new()
             };
