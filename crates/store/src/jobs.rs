@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use palisade_domain::ids::{JobId, ModelId, OrgId};
-use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus, MAX_ATTEMPTS};
+use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus};
 
 use crate::db::{write_tx, DbConn};
 use crate::schema::{jobs, outbox, risk_registers};
@@ -27,6 +27,7 @@ struct JobRow {
     request_id: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    payload: Option<String>,
 }
 
 impl JobRow {
@@ -81,16 +82,17 @@ pub fn enqueue_recompute(
         .optional()?;
     match pending {
         Some(job) => job.into_job(),
-        None => create(conn, actor, model_id, JobKind::RecomputeRisk.as_str()),
+        None => create(conn, actor, model_id, JobKind::RecomputeRisk.as_str(), None),
     }
 }
 
-/// A new job of `kind` and its outbox row.
+/// A new job of `kind` (with what it needs beyond its model) and its outbox row.
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
     kind: &str,
+    payload: Option<&serde_json::Value>,
 ) -> Result<Job, StoreError> {
     let now = time::now();
     let row = JobRow {
@@ -105,6 +107,7 @@ pub fn create(
         request_id: actor.request_id.clone(),
         created_at: now,
         updated_at: now,
+        payload: payload.map(serde_json::Value::to_string),
     };
     let message = JobMessage {
         job_id: row.id.clone(),
@@ -207,6 +210,15 @@ pub struct JobContext {
     pub scope: Option<Scoped>,
     /// 1 on the first run.
     pub attempt: i32,
+    /// What the job was queued with beyond its model (`null` for none).
+    pub payload: serde_json::Value,
+}
+
+/// What runs jobs: the worker's registry of kinds.
+pub trait JobRunner {
+    /// Runs allowed for a job of `kind` before it is failed for good.
+    fn max_attempts(&self, kind: &str) -> i32;
+    fn run(&self, conn: &mut DbConn, job: &JobContext) -> Result<serde_json::Value, JobFailure>;
 }
 
 /// Runs one job with `run` and records its outcome. Idempotent: running a
@@ -219,7 +231,7 @@ pub struct JobContext {
 pub fn execute(
     conn: &mut DbConn,
     job_id: &str,
-    run: &dyn Fn(&mut DbConn, &JobContext) -> Result<serde_json::Value, JobFailure>,
+    runner: &dyn JobRunner,
 ) -> Result<(), (JobFailure, bool)> {
     enum Start {
         Missing,
@@ -239,7 +251,7 @@ pub fn execute(
         if row.status == JobStatus::Succeeded.as_str() || row.status == JobStatus::Failed.as_str() {
             return Ok(Start::Done);
         }
-        if row.attempts >= MAX_ATTEMPTS {
+        if row.attempts >= runner.max_attempts(&row.kind) {
             diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
                 .set((
                     jobs::status.eq(JobStatus::Failed.as_str()),
@@ -286,21 +298,28 @@ pub fn execute(
             _ => None,
         },
         attempt: attempts,
+        payload: row
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(serde_json::Value::Null),
     };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(conn, &context)))
-        .unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            Err(JobFailure::Transient(format!(
-                "the job panicked: {message}"
-            )))
-        });
+    let max_attempts = runner.max_attempts(&row.kind);
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(conn, &context)))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                Err(JobFailure::Transient(format!(
+                    "the job panicked: {message}"
+                )))
+            });
     let (status, result, error, retry) = match &outcome {
         Ok(result) => (JobStatus::Succeeded, Some(result.to_string()), None, false),
-        Err(JobFailure::Transient(e)) if attempts < MAX_ATTEMPTS => {
+        Err(JobFailure::Transient(e)) if attempts < max_attempts => {
             (JobStatus::Queued, None, Some(e.clone()), true)
         }
         Err(e) => (JobStatus::Failed, None, Some(e.to_string()), false),

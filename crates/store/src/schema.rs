@@ -287,6 +287,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        payload -> Nullable<Text>,
     }
 }
 

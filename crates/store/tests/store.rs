@@ -69,14 +69,23 @@ fn scope(
 }
 
 /// What the worker's registry does for the one kind the store queues.
-fn recompute(
-    conn: &mut palisade_store::DbConn,
-    job: &palisade_store::jobs::JobContext,
-) -> Result<serde_json::Value, palisade_store::jobs::JobFailure> {
-    use palisade_store::jobs::JobFailure;
-    match (job.kind.as_str(), job.scope) {
-        ("recompute_risk", Some(scope)) => Ok(palisade_store::risks::recompute(conn, scope)?),
-        (kind, _) => Err(JobFailure::Permanent(format!("unknown job kind {kind:?}"))),
+struct Recompute;
+
+impl palisade_store::jobs::JobRunner for Recompute {
+    fn max_attempts(&self, _: &str) -> i32 {
+        palisade_domain::job::MAX_ATTEMPTS
+    }
+
+    fn run(
+        &self,
+        conn: &mut palisade_store::DbConn,
+        job: &palisade_store::jobs::JobContext,
+    ) -> Result<serde_json::Value, palisade_store::jobs::JobFailure> {
+        use palisade_store::jobs::JobFailure;
+        match (job.kind.as_str(), job.scope) {
+            ("recompute_risk", Some(scope)) => Ok(palisade_store::risks::recompute(conn, scope)?),
+            (kind, _) => Err(JobFailure::Permanent(format!("unknown job kind {kind:?}"))),
+        }
     }
 }
 
@@ -531,7 +540,7 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
     let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
     assert!(register.stale && register.rows.is_empty());
 
-    jobs::execute(&mut conn, &pending[0].0, &recompute)
+    jobs::execute(&mut conn, &pending[0].0, &Recompute)
         .map_err(|(e, _)| e.to_string())
         .unwrap();
     let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
@@ -545,7 +554,7 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
         ["a2", "b"]
     );
     // Running the same job again changes nothing.
-    jobs::execute(&mut conn, &pending[0].0, &recompute)
+    jobs::execute(&mut conn, &pending[0].0, &Recompute)
         .map_err(|(e, _)| e.to_string())
         .unwrap();
     assert_eq!(
@@ -606,8 +615,8 @@ both_backends!(unknown_job_kinds_fail_for_good, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let job = jobs::create(&mut conn, &acme, model.id, "explode").unwrap();
-    match jobs::execute(&mut conn, &job.id.to_string(), &recompute) {
+    let job = jobs::create(&mut conn, &acme, model.id, "explode", None).unwrap();
+    match jobs::execute(&mut conn, &job.id.to_string(), &Recompute) {
         Err((e, retry)) => {
             assert!(!retry);
             assert!(e.to_string().contains("unknown job kind"));
@@ -619,7 +628,7 @@ both_backends!(unknown_job_kinds_fail_for_good, |store| {
         palisade_domain::job::JobStatus::Failed
     );
     assert!(matches!(
-        jobs::execute(&mut conn, "no-such-job", &recompute),
+        jobs::execute(&mut conn, "no-such-job", &Recompute),
         Err((_, false))
     ));
 });

@@ -1,34 +1,84 @@
-//! Job kinds: one handler per kind, looked up by the name a job row
-//! carries. The in-process runner of embedded mode and the RabbitMQ
-//! consumer run the same registry, so a kind behaves the same in both.
+//! Job kinds: one type per kind (its name, the payload it is queued with,
+//! how often it may run, what it does), collected in a [`Registry`]. The
+//! in-process runner of embedded mode and the RabbitMQ consumer run the same
+//! registry, so a kind behaves the same in both.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_domain::job::JobKind;
-use palisade_store::jobs::{self, JobContext, JobFailure};
+use palisade_domain::job::{JobKind, MAX_ATTEMPTS};
+use palisade_store::jobs::{self, JobContext, JobFailure, JobRunner};
 use palisade_store::DbConn;
+use serde::de::DeserializeOwned;
 
-/// Runs one job of a kind against the database and returns its result.
-pub type Handler =
+/// A kind of job. Adding one is a type implementing this, registered in
+/// [`Registry::standard`], and a `jobs::create(…, Self::KIND, payload)` in
+/// the write that causes it.
+pub trait Job: Send + Sync + 'static {
+    /// The name job rows and messages carry.
+    const KIND: &'static str;
+    /// Runs allowed before the job is failed for good.
+    const MAX_ATTEMPTS: i32 = MAX_ATTEMPTS;
+    /// What the job is queued with beyond its model (`()` for nothing).
+    type Payload: DeserializeOwned;
+
+    fn run(
+        &self,
+        conn: &mut DbConn,
+        job: &JobContext,
+        payload: Self::Payload,
+    ) -> Result<serde_json::Value, JobFailure>;
+}
+
+/// Recomputes a model's risk register.
+pub struct RecomputeRisk;
+
+impl Job for RecomputeRisk {
+    const KIND: &'static str = "recompute_risk";
+    type Payload = ();
+
+    fn run(
+        &self,
+        conn: &mut DbConn,
+        job: &JobContext,
+        (): (),
+    ) -> Result<serde_json::Value, JobFailure> {
+        let scope = job
+            .scope
+            .ok_or_else(|| JobFailure::Permanent("recompute_risk without a model".into()))?;
+        Ok(palisade_store::risks::recompute(conn, scope)?)
+    }
+}
+
+type Handler =
     Arc<dyn Fn(&mut DbConn, &JobContext) -> Result<serde_json::Value, JobFailure> + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub struct Registry {
-    handlers: HashMap<String, Handler>,
+    kinds: HashMap<String, (i32, Handler)>,
 }
 
 impl Registry {
     /// Every kind Palisade queues.
     pub fn standard() -> Self {
-        Registry::default().with(JobKind::RecomputeRisk.as_str(), |conn, job| {
-            let scope = job
-                .scope
-                .ok_or_else(|| JobFailure::Permanent("recompute_risk without a model".into()))?;
-            Ok(palisade_store::risks::recompute(conn, scope)?)
-        })
+        debug_assert_eq!(RecomputeRisk::KIND, JobKind::RecomputeRisk.as_str());
+        Registry::default().register(RecomputeRisk)
     }
 
+    pub fn register<J: Job>(mut self, job: J) -> Self {
+        let handler: Handler = Arc::new(move |conn, ctx| {
+            let payload =
+                serde_json::from_value::<J::Payload>(ctx.payload.clone()).map_err(|e| {
+                    JobFailure::Permanent(format!("{} payload is not valid: {e}", J::KIND))
+                })?;
+            job.run(conn, ctx, payload)
+        });
+        self.kinds
+            .insert(J::KIND.to_string(), (J::MAX_ATTEMPTS, handler));
+        self
+    }
+
+    /// A kind given as a function, with the default attempts (tests, tools).
     pub fn with(
         mut self,
         kind: &str,
@@ -37,23 +87,30 @@ impl Registry {
             + Sync
             + 'static,
     ) -> Self {
-        self.handlers.insert(kind.to_string(), Arc::new(handler));
+        self.kinds
+            .insert(kind.to_string(), (MAX_ATTEMPTS, Arc::new(handler)));
         self
     }
 
     /// Runs the job `job_id` and records its outcome (see
     /// [`jobs::execute`]); an unknown kind fails for good.
     pub fn execute(&self, conn: &mut DbConn, job_id: &str) -> Result<(), (JobFailure, bool)> {
-        jobs::execute(
-            conn,
-            job_id,
-            &|conn, job| match self.handlers.get(&job.kind) {
-                Some(handler) => handler(conn, job),
-                None => Err(JobFailure::Permanent(format!(
-                    "unknown job kind {:?}",
-                    job.kind
-                ))),
-            },
-        )
+        jobs::execute(conn, job_id, self)
+    }
+}
+
+impl JobRunner for Registry {
+    fn max_attempts(&self, kind: &str) -> i32 {
+        self.kinds.get(kind).map_or(MAX_ATTEMPTS, |(n, _)| *n)
+    }
+
+    fn run(&self, conn: &mut DbConn, job: &JobContext) -> Result<serde_json::Value, JobFailure> {
+        match self.kinds.get(&job.kind) {
+            Some((_, handler)) => handler(conn, job),
+            None => Err(JobFailure::Permanent(format!(
+                "unknown job kind {:?}",
+                job.kind
+            ))),
+        }
     }
 }

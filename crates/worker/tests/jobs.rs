@@ -62,7 +62,9 @@ fn model(s: &Setup, name: &str) -> ModelId {
 
 fn job(s: &Setup, model: ModelId, kind: &str) -> JobId {
     let mut conn = s.store.conn().unwrap();
-    jobs::create(&mut conn, &s.actor, model, kind).unwrap().id
+    jobs::create(&mut conn, &s.actor, model, kind, None)
+        .unwrap()
+        .id
 }
 
 fn status(conn: &mut DbConn, org: OrgId, id: JobId) -> Job {
@@ -306,4 +308,73 @@ fn housekeeping_runs_on_its_clock_and_clears_what_expired() {
         idempotency::reserve(&mut conn, s.actor.org_id, "k", "h2").unwrap(),
         idempotency::Reservation::Reserved
     );
+}
+
+/// A kind with a payload and a retry policy of its own, as step 6's report
+/// job will be.
+struct Echo;
+
+#[derive(serde::Deserialize)]
+struct EchoPayload {
+    formats: Vec<String>,
+}
+
+impl palisade_worker::registry::Job for Echo {
+    const KIND: &'static str = "echo";
+    const MAX_ATTEMPTS: i32 = 2;
+    type Payload = EchoPayload;
+
+    fn run(
+        &self,
+        _: &mut DbConn,
+        job: &palisade_store::jobs::JobContext,
+        payload: EchoPayload,
+    ) -> Result<serde_json::Value, JobFailure> {
+        if payload.formats.is_empty() {
+            return Err(JobFailure::Transient(format!("attempt {}", job.attempt)));
+        }
+        Ok(serde_json::json!({ "formats": payload.formats, "model": job.scope.map(|s| s.model()) }))
+    }
+}
+
+#[test]
+fn a_kind_is_one_type_with_its_payload_and_retry_policy() {
+    let s = setup(Mode::Embedded);
+    let m = model(&s, "m");
+    let mut conn = s.store.conn().unwrap();
+    let queue = |payload: serde_json::Value| {
+        let mut conn = s.store.conn().unwrap();
+        jobs::create(&mut conn, &s.actor, m, "echo", Some(&payload))
+            .unwrap()
+            .id
+    };
+    let registry = Registry::standard().register(Echo);
+    let org = s.actor.org_id;
+
+    let ok = queue(serde_json::json!({"formats": ["json", "html"]}));
+    registry.execute(&mut conn, &ok.to_string()).unwrap();
+    let done = status(&mut conn, org, ok);
+    assert_eq!(done.status, JobStatus::Succeeded);
+    assert_eq!(
+        done.result.unwrap()["formats"],
+        serde_json::json!(["json", "html"])
+    );
+
+    // Its own attempts: two, not five.
+    let flaky = queue(serde_json::json!({"formats": []}));
+    for _ in 0..4 {
+        let _ = registry.execute(&mut conn, &flaky.to_string());
+    }
+    let failed = status(&mut conn, org, flaky);
+    assert_eq!((failed.status, failed.attempts), (JobStatus::Failed, 2));
+
+    // A payload the kind cannot read fails for good at once.
+    let bad = queue(serde_json::json!({"formats": "json"}));
+    match registry.execute(&mut conn, &bad.to_string()) {
+        Err((e, retry)) => {
+            assert!(!retry);
+            assert!(e.to_string().contains("payload"), "{e}");
+        }
+        Ok(()) => panic!("a bad payload ran"),
+    }
 }
