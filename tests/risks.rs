@@ -19,7 +19,9 @@ fn id(v: &Value) -> String {
 fn fresh(c: &Client, model: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let r = c.get(&format!("/api/v1/models/{model}/risks")).ok(200);
+        let r = c
+            .get(&format!("/api/v1/models/{model}/risks?limit=500"))
+            .ok(200);
         if r["stale"] == false && !r["computed_at"].is_null() {
             return r;
         }
@@ -451,5 +453,159 @@ both_modes!(
                 .score
                 .value()
         );
+    }
+);
+
+both_modes!(
+    the_register_is_rows_paged_sorted_filtered_and_across_models,
+    |app| {
+        let _worker = Worker::start(&app);
+        let c = app.client(&app.key("acme", "editor"));
+        let other_org = app.client(&app.key("globex", "editor"));
+        let vectors = [
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "tampering"),
+            (
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+                "information_disclosure",
+            ),
+            ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:L/I:N/A:N", "tampering"),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", "spoofing"),
+            (
+                "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N",
+                "repudiation",
+            ),
+            (
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "denial_of_service",
+            ),
+        ];
+        let furnish = |c: &Client, name: &str, n: usize| -> (String, String) {
+            let model = c.model(name);
+            let base = format!("/api/v1/models/{model}");
+            let asset = c
+                .post(
+                    &format!("{base}/assets"),
+                    &json!({"name": "db", "kind": "data"}),
+                )
+                .ok(201);
+            for (i, (vector, stride)) in vectors.iter().cycle().take(n).enumerate() {
+                let assets: Vec<String> = if i % 2 == 0 { vec![id(&asset)] } else { vec![] };
+                c.post(
+                    &format!("{base}/threats"),
+                    &json!({"title": format!("{name} t{i}"), "stride": stride,
+                "asset_ids": assets, "assessment": {"method": "cvss31", "vector": vector}}),
+                )
+                .ok(201);
+            }
+            c.post(
+                &format!("{base}/threats"),
+                &json!({"title": format!("{name} nist"), "stride": "tampering",
+            "assessment": {"method": "nist", "likelihood": "high", "impact": "moderate"}}),
+            )
+            .ok(201);
+            fresh(c, &model);
+            (model, id(&asset))
+        };
+        let (a, a_asset) = furnish(&c, "alpha", 9);
+        let (b, _) = furnish(&c, "beta", 3);
+        furnish(&other_org, "gamma", 6);
+        let base = format!("/api/v1/models/{a}/risks");
+        let whole = c.get(&format!("{base}?limit=500")).ok(200);
+        let whole = whole["items"].as_array().unwrap().clone();
+        assert_eq!(whole.len(), 10);
+        let ids = |rows: &[Value]| -> Vec<String> {
+            rows.iter()
+                .map(|r| r["threat_id"].as_str().unwrap().to_string())
+                .collect()
+        };
+
+        // Pages of 3 in the register's order are exactly the whole register.
+        let paged = c.all(&base, 3);
+        assert_eq!(
+            ids(&paged),
+            ids(&whole),
+            "cursor pagination keeps the ranking"
+        );
+        // Sorted by residual score, descending, ties by threat id: exact across pages.
+        let by_residual = c.all(&format!("{base}?sort=-residual_score"), 4);
+        assert_eq!(by_residual.len(), 10);
+        for pair in by_residual.windows(2) {
+            let (x, y) = (&pair[0], &pair[1]);
+            let (sx, sy) = (
+                x["residual_score"].as_f64().unwrap(),
+                y["residual_score"].as_f64().unwrap(),
+            );
+            assert!(
+                sx > sy || (sx == sy && x["threat_id"].as_str() < y["threat_id"].as_str()),
+                "{x} then {y}"
+            );
+        }
+        let by_title = c.all(&format!("{base}?sort=title"), 4);
+        let titles: Vec<&str> = by_title
+            .iter()
+            .map(|r| r["title"].as_str().unwrap())
+            .collect();
+        let mut sorted = titles.clone();
+        sorted.sort_unstable();
+        assert_eq!(titles, sorted);
+
+        // Filters, in SQL.
+        let tampering = c.all(&format!("{base}?stride=tampering"), 50);
+        assert!(!tampering.is_empty() && tampering.iter().all(|r| r["stride"] == "tampering"));
+        let nist = c.all(&format!("{base}?method=nist"), 50);
+        assert_eq!(nist.len(), 1);
+        let severe = c.all(&format!("{base}?residual_severity_at_least=high"), 50);
+        assert!(!severe.is_empty());
+        assert!(severe
+            .iter()
+            .all(|r| r["residual_severity"] == "high" || r["residual_severity"] == "critical"));
+        assert_eq!(
+        severe.len(),
+        whole.iter().filter(|r| r["residual_severity"] == "high" || r["residual_severity"] == "critical").count()
+    );
+        let on_asset = c.all(&format!("{base}?asset_id={a_asset}"), 50);
+        assert_eq!(on_asset.len(), 5, "threats 0, 2, 4, 6, 8 name the asset");
+
+        // Across the organisation's models, never another organisation's.
+        let portfolio = c.all("/api/v1/risks?severity=critical", 2);
+        assert!(!portfolio.is_empty());
+        let models: std::collections::HashSet<&str> = portfolio
+            .iter()
+            .map(|r| r["model_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(models, [a.as_str(), b.as_str()].into_iter().collect());
+        assert!(portfolio
+            .iter()
+            .all(|r| r["residual_severity"] == "critical"));
+        let everything = c.all("/api/v1/risks", 7);
+        assert_eq!(everything.len(), 14, "10 + 4 rows of acme's two models");
+        let b_whole = c
+            .get(&format!("/api/v1/models/{b}/risks?limit=500"))
+            .ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let by_rank = c.all("/api/v1/risks?sort=rank", 5);
+        let ranks: Vec<usize> = by_rank
+            .iter()
+            .map(|r| {
+                let own = if r["model_id"] == a.as_str() {
+                    &whole
+                } else {
+                    &b_whole
+                };
+                own.iter()
+                    .position(|x| x["threat_id"] == r["threat_id"])
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "each model's first-ranked rows first: {ranks:?}"
+        );
+        c.get(&format!(
+            "{base}?cursor=01890000-0000-7000-8000-000000000000"
+        ))
+        .names_field("cursor");
     }
 );

@@ -154,6 +154,25 @@ fn every_enum_schema_lists_the_wire_values() {
     })
     .collect();
     expected.push(("ClassificationFilter", filter));
+    let sort_keys: Vec<Value> = [
+        "rank",
+        "residual_score",
+        "-residual_score",
+        "inherent_score",
+        "-inherent_score",
+        "projected_score",
+        "-projected_score",
+        "title",
+        "-title",
+    ]
+    .iter()
+    .map(|v| {
+        let parsed: palisade_api::routes::risks::RiskSortKey =
+            serde_json::from_value(Value::from(*v)).unwrap();
+        serde_json::to_value(parsed).unwrap()
+    })
+    .collect();
+    expected.push(("RiskSortKey", sort_keys));
     let listed: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
     for (name, schema) in schemas {
         if schema.get("enum").is_some() {

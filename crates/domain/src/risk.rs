@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AttackTreeId, ThreatId};
+use crate::ids::{AttackTreeId, ModelId, ThreatId};
 use crate::scoring::attack_tree::{evaluate, DefenseEffectiveness, Evaluation, Tree};
 use crate::scoring::residual::{assess, ControlEffect, ControlStatus, Scored, Treatment};
 use crate::scoring::{Method, Score, ScoreResult};
 use crate::severity::Severity;
-use crate::threat::{Control, Threat, ThreatAssessment};
+use crate::threat::{Control, Stride, Threat, ThreatAssessment};
 
 /// One row of the register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,7 +18,11 @@ use crate::threat::{Control, Threat, ThreatAssessment};
 pub struct RiskRow {
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub threat_id: ThreatId,
+    /// The threat's model (the organisation-wide register lists several).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub model_id: ModelId,
     pub title: String,
+    pub stride: Stride,
     pub method: Method,
     pub inherent_score: f64,
     pub inherent_severity: Severity,
@@ -29,6 +33,9 @@ pub struct RiskRow {
     /// `open` until treatments exist (step 5).
     pub status: String,
     pub explanation: Vec<String>,
+    /// When the row was computed (set when it is stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A stored tree with, for each of its defense nodes (by index), the ids of
@@ -113,7 +120,9 @@ fn realises_a_defense_of(tree: &TreeForRisk, control: &Control) -> bool {
 fn failed_row(threat: &Threat, why: String) -> RiskRow {
     RiskRow {
         threat_id: threat.id,
+        model_id: threat.model_id,
         title: threat.fields.title.clone(),
+        stride: threat.fields.stride,
         method: threat.fields.assessment.method(),
         inherent_score: 0.0,
         inherent_severity: Severity::Info,
@@ -123,6 +132,7 @@ fn failed_row(threat: &Threat, why: String) -> RiskRow {
         projected_severity: Severity::Info,
         status: "open".into(),
         explanation: vec![format!("not scored: {why}")],
+        computed_at: None,
     }
 }
 
@@ -141,7 +151,9 @@ fn row(
     );
     RiskRow {
         threat_id: threat.id,
+        model_id: threat.model_id,
         title: threat.fields.title.clone(),
+        stride: threat.fields.stride,
         method: threat.fields.assessment.method(),
         inherent_score: inherent.score.value(),
         inherent_severity: inherent.severity,
@@ -151,6 +163,7 @@ fn row(
         projected_severity: projected.severity,
         status: "open".into(),
         explanation,
+        computed_at: None,
     }
 }
 

@@ -832,13 +832,14 @@ fn edit_nodes(
 ) -> Result<(TreeRow, Vec<NodeRow>), StoreError> {
     for _ in 0..EDIT_ATTEMPTS {
         let row = load_tree_row(conn, actor.org_id, model_id, tree)?;
-        check_version(row.version, expected_version)?;
         let old = load_rows(conn, &row.id)?;
         let mut rows = old.clone();
         let (before, after) = change(&mut rows)?;
         renumber(&mut rows);
         let (flat, pointers) = flat_of(&rows)?;
         check_tree(flat, &pointers, false)?;
+        // The input is judged before the version, as everywhere.
+        check_version(row.version, expected_version)?;
         if rows == old {
             return Ok((row, rows));
         }

@@ -9,11 +9,18 @@ use palisade_domain::risk::{register, RiskRow, TreeForRisk};
 use palisade_domain::scoring::attack_tree::Tree;
 use palisade_domain::threat::ThreatAssessment;
 
-use crate::db::DbConn;
+use palisade_domain::scoring::Method;
+use palisade_domain::severity::Severity;
+use palisade_domain::threat::Stride;
+
+use crate::db::{write_tx, DbConn};
 use crate::models::ensure_visible;
-use crate::schema::{attack_trees, risk_registers};
+use crate::page::{Page, PageRequest};
+use crate::schema::{attack_trees, record_links, risk_registers, risk_rows};
 use crate::scope::Scoped;
-use crate::{attack_trees as trees, controls, threats, time, StoreError};
+use crate::{
+    attack_trees as trees, controls, parse_enum, parse_id, per_backend, threats, time, StoreError,
+};
 
 /// The register as stored, and whether changes have happened since.
 #[derive(Debug, Clone)]
@@ -26,20 +33,27 @@ pub struct Register {
 }
 
 pub fn read(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Register, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    let row: Option<(i64, i64, String, Option<NaiveDateTime>)> = risk_registers::table
+    let scope = ensure_visible(conn, org, model_id)?;
+    let state: Option<(i64, i64, Option<NaiveDateTime>)> = risk_registers::table
         .filter(risk_registers::model_id.eq(model_id.to_string()))
         .select((
             risk_registers::revision,
             risk_registers::computed_revision,
-            risk_registers::rows,
             risk_registers::computed_at,
         ))
         .first(conn)
         .optional()?;
-    let (revision, computed_revision, rows, computed_at) = row.unwrap_or((0, 0, "[]".into(), None));
+    let (revision, computed_revision, computed_at) = state.unwrap_or((0, 0, None));
+    let rows: Vec<Row> = risk_rows::table
+        .filter(risk_rows::model_id.eq(scope.model().to_string()))
+        .order(risk_rows::rank.asc())
+        .select(Row::as_select())
+        .load(conn)?;
     Ok(Register {
-        rows: serde_json::from_str(&rows)?,
+        rows: rows
+            .into_iter()
+            .map(Row::into_row)
+            .collect::<Result<_, _>>()?,
         stale: revision > computed_revision,
         computed_at: computed_at.map(time::utc),
         revision,
@@ -47,9 +61,251 @@ pub fn read(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Register
     })
 }
 
+/// How fresh a model's register is, without its rows.
+pub fn freshness(
+    conn: &mut DbConn,
+    scope: Scoped,
+) -> Result<(bool, Option<chrono::DateTime<chrono::Utc>>), StoreError> {
+    let state: Option<(i64, i64, Option<NaiveDateTime>)> = risk_registers::table
+        .filter(risk_registers::model_id.eq(scope.model().to_string()))
+        .select((
+            risk_registers::revision,
+            risk_registers::computed_revision,
+            risk_registers::computed_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let (revision, computed, at) = state.unwrap_or((0, 0, None));
+    Ok((revision > computed, at.map(time::utc)))
+}
+
+/// One stored register row.
+#[derive(Queryable, Selectable, Insertable, Clone)]
+#[diesel(table_name = risk_rows)]
+struct Row {
+    model_id: String,
+    threat_id: String,
+    org_id: String,
+    title: String,
+    method: String,
+    stride: String,
+    inherent_score: f64,
+    inherent_severity: String,
+    residual_score: f64,
+    residual_severity: String,
+    residual_level: i32,
+    projected_score: f64,
+    projected_severity: String,
+    status: String,
+    explanation: String,
+    rank: i32,
+    computed_revision: i64,
+    computed_at: NaiveDateTime,
+}
+
+fn level(s: Severity) -> i32 {
+    Severity::ALL
+        .iter()
+        .position(|x| *x == s)
+        .map_or(0, |i| i32::try_from(i).unwrap_or(0))
+}
+
+impl Row {
+    fn of(
+        r: &RiskRow,
+        org: OrgId,
+        rank: usize,
+        revision: i64,
+        at: NaiveDateTime,
+    ) -> Result<Row, StoreError> {
+        Ok(Row {
+            model_id: r.model_id.to_string(),
+            threat_id: r.threat_id.to_string(),
+            org_id: org.to_string(),
+            title: r.title.clone(),
+            method: r.method.as_str().into(),
+            stride: r.stride.as_str().into(),
+            inherent_score: r.inherent_score,
+            inherent_severity: r.inherent_severity.as_str().into(),
+            residual_score: r.residual_score,
+            residual_severity: r.residual_severity.as_str().into(),
+            residual_level: level(r.residual_severity),
+            projected_score: r.projected_score,
+            projected_severity: r.projected_severity.as_str().into(),
+            status: r.status.clone(),
+            explanation: serde_json::to_string(&r.explanation)?,
+            rank: i32::try_from(rank).unwrap_or(i32::MAX),
+            computed_revision: revision,
+            computed_at: at,
+        })
+    }
+
+    fn into_row(self) -> Result<RiskRow, StoreError> {
+        Ok(RiskRow {
+            threat_id: parse_id(&self.threat_id)?,
+            model_id: parse_id(&self.model_id)?,
+            title: self.title,
+            stride: parse_enum(&self.stride, Stride::parse)?,
+            method: parse_enum(&self.method, Method::parse)?,
+            inherent_score: self.inherent_score,
+            inherent_severity: parse_enum(&self.inherent_severity, Severity::parse)?,
+            residual_score: self.residual_score,
+            residual_severity: parse_enum(&self.residual_severity, Severity::parse)?,
+            projected_score: self.projected_score,
+            projected_severity: parse_enum(&self.projected_severity, Severity::parse)?,
+            status: self.status,
+            explanation: serde_json::from_str(&self.explanation)?,
+            computed_at: Some(time::utc(self.computed_at)),
+        })
+    }
+}
+
+/// The order a register page is read in. Ties are broken by threat id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskSort {
+    /// The register's ranking (one model only): residual, inherent, title.
+    Rank,
+    Residual {
+        descending: bool,
+    },
+    Inherent {
+        descending: bool,
+    },
+    Projected {
+        descending: bool,
+    },
+    Title {
+        descending: bool,
+    },
+}
+
+/// Which rows a register page holds.
+#[derive(Debug, Clone)]
+pub struct RiskQuery {
+    /// One model, or `None` for every model of the organisation.
+    pub model: Option<Scoped>,
+    pub org: OrgId,
+    /// Residual severity exactly this.
+    pub severity: Option<Severity>,
+    /// Residual severity this or worse.
+    pub at_least: Option<Severity>,
+    pub asset_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub stride: Option<Stride>,
+    pub method: Option<Method>,
+    pub sort: RiskSort,
+}
+
+/// A page of register rows, filtered and sorted in SQL; the cursor is the
+/// last row's threat id, whose sort value places the next page.
+pub fn page(
+    conn: &mut DbConn,
+    q: &RiskQuery,
+    page: &PageRequest,
+) -> Result<Page<RiskRow>, StoreError> {
+    let mut query = risk_rows::table
+        .filter(risk_rows::org_id.eq(q.org.to_string()))
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(scope) = q.model {
+        query = query.filter(risk_rows::model_id.eq(scope.model().to_string()));
+    }
+    if let Some(s) = q.severity {
+        query = query.filter(risk_rows::residual_severity.eq(s.as_str()));
+    }
+    if let Some(s) = q.at_least {
+        query = query.filter(risk_rows::residual_level.ge(level(s)));
+    }
+    if let Some(s) = q.stride {
+        query = query.filter(risk_rows::stride.eq(s.as_str()));
+    }
+    if let Some(m) = q.method {
+        query = query.filter(risk_rows::method.eq(m.as_str()));
+    }
+    for (kind, target) in [("asset", &q.asset_id), ("actor", &q.actor_id)] {
+        if let Some(target) = target {
+            query = query.filter(
+                risk_rows::threat_id.eq_any(
+                    record_links::table
+                        .filter(record_links::kind.eq(kind))
+                        .filter(record_links::target_id.eq(target.clone()))
+                        .select(record_links::owner_id),
+                ),
+            );
+        }
+    }
+    let after: Option<Row> = match &page.after {
+        None => None,
+        Some(id) => Some(
+            risk_rows::table
+                .filter(risk_rows::org_id.eq(q.org.to_string()))
+                .filter(risk_rows::threat_id.eq(id))
+                .select(Row::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    StoreError::Invalid(palisade_domain::ValidationErrors::single(
+                        "cursor",
+                        "names no row of this register any more: start again without it",
+                    ))
+                })?,
+        ),
+    };
+    macro_rules! keyset {
+        ($col:expr, $value:expr, $descending:expr) => {{
+            if let Some(a) = &after {
+                let v = $value(a);
+                let tie = $col
+                    .eq(v.clone())
+                    .and(risk_rows::threat_id.gt(a.threat_id.clone()));
+                query = if $descending {
+                    query.filter($col.lt(v).or(tie))
+                } else {
+                    query.filter($col.gt(v).or(tie))
+                };
+            }
+            query = if $descending {
+                query.order(($col.desc(), risk_rows::threat_id.asc()))
+            } else {
+                query.order(($col.asc(), risk_rows::threat_id.asc()))
+            };
+        }};
+    }
+    match q.sort {
+        RiskSort::Rank => keyset!(risk_rows::rank, |a: &Row| a.rank, false),
+        RiskSort::Residual { descending } => {
+            keyset!(
+                risk_rows::residual_score,
+                |a: &Row| a.residual_score,
+                descending
+            )
+        }
+        RiskSort::Inherent { descending } => {
+            keyset!(
+                risk_rows::inherent_score,
+                |a: &Row| a.inherent_score,
+                descending
+            )
+        }
+        RiskSort::Projected { descending } => {
+            keyset!(
+                risk_rows::projected_score,
+                |a: &Row| a.projected_score,
+                descending
+            )
+        }
+        RiskSort::Title { descending } => {
+            keyset!(risk_rows::title, |a: &Row| a.title.clone(), descending)
+        }
+    }
+    let rows: Vec<Row> = query.limit(page.limit + 1).load(conn)?;
+    Page::from_rows(rows, page.limit, |r| r.threat_id.clone()).try_map(Row::into_row)
+}
+
 /// A register computed from the records as they were at `revision`.
 #[derive(Debug, Clone)]
 pub struct Computation {
+    pub org_id: OrgId,
     pub model_id: ModelId,
     pub revision: i64,
     pub rows: Vec<RiskRow>,
@@ -110,6 +366,7 @@ pub fn compute(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreErr
     }
     let rows = register(&threats, &controls, &tree_inputs);
     Ok(Computation {
+        org_id: scope.org(),
         model_id,
         revision,
         rows,
@@ -118,23 +375,42 @@ pub fn compute(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreErr
 
 /// Stores a computation unless the register already holds one of the same
 /// or a newer revision. The guard is in the `UPDATE` itself, so two workers
-/// finishing in either order can never move the register backwards.
+/// finishing in either order can never move the register backwards; the
+/// rows are replaced in the same transaction.
 pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, StoreError> {
-    let rows = serde_json::to_string(&computation.rows)?;
-    let updated = diesel::update(
-        risk_registers::table
-            .filter(risk_registers::model_id.eq(computation.model_id.to_string()))
-            .filter(
-                risk_registers::computed_revision
-                    .lt(computation.revision)
-                    .or(risk_registers::computed_at.is_null()),
-            ),
-    )
-    .set((
-        risk_registers::rows.eq(rows),
-        risk_registers::computed_revision.eq(computation.revision),
-        risk_registers::computed_at.eq(time::now()),
-    ))
-    .execute(conn)?;
-    Ok(updated > 0)
+    let now = time::now();
+    let m = computation.model_id.to_string();
+    let rows = computation
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(rank, r)| Row::of(r, computation.org_id, rank, computation.revision, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    write_tx(conn, |conn| {
+        let updated = diesel::update(
+            risk_registers::table
+                .filter(risk_registers::model_id.eq(&m))
+                .filter(
+                    risk_registers::computed_revision
+                        .lt(computation.revision)
+                        .or(risk_registers::computed_at.is_null()),
+                ),
+        )
+        .set((
+            risk_registers::computed_revision.eq(computation.revision),
+            risk_registers::computed_at.eq(now),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        diesel::delete(risk_rows::table.filter(risk_rows::model_id.eq(&m))).execute(conn)?;
+        for chunk in rows.chunks(500) {
+            let chunk = chunk.to_vec();
+            per_backend!(conn, |c| diesel::insert_into(risk_rows::table)
+                .values(&chunk)
+                .execute(c))?;
+        }
+        Ok(true)
+    })
 }

@@ -129,6 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     outbox,
     risk_registers,
+    risk_rows,
 );
 
 diesel::table! {
@@ -307,5 +308,28 @@ diesel::table! {
         computed_revision -> BigInt,
         rows -> Text,
         computed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    risk_rows (model_id, threat_id) {
+        model_id -> Text,
+        threat_id -> Text,
+        org_id -> Text,
+        title -> Text,
+        method -> Text,
+        stride -> Text,
+        inherent_score -> Double,
+        inherent_severity -> Text,
+        residual_score -> Double,
+        residual_severity -> Text,
+        residual_level -> Integer,
+        projected_score -> Double,
+        projected_severity -> Text,
+        status -> Text,
+        explanation -> Text,
+        rank -> Integer,
+        computed_revision -> BigInt,
+        computed_at -> Timestamp,
     }
 }

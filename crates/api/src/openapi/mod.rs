@@ -82,6 +82,7 @@ mod contract;
         routes::analysis::update_control,
         routes::analysis::delete_control,
         routes::risks::get_risks,
+        routes::risks::list_portfolio_risks,
         routes::risks::recompute_risks,
         routes::risks::get_job,
         routes::risks::get_gaps,
@@ -99,6 +100,7 @@ mod contract;
         palisade_domain::diagram::DiagramFormat,
         palisade_domain::threat::TreeAssessment,
         palisade_domain::threat_actor::SkillLevel,
+        routes::risks::RiskSortKey,
     )),
     modifiers(&Conventions),
     tags(

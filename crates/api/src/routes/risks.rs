@@ -3,23 +3,28 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use palisade_domain::ids::{JobId, ModelId};
+use palisade_domain::ids::{JobId, ModelId, OrgId};
 use palisade_domain::job::Job;
 use palisade_domain::risk::RiskRow;
+use palisade_domain::scoring::Method;
 use palisade_domain::severity::Severity;
-use palisade_store::{jobs, risks, threats};
+use palisade_domain::threat::Stride;
+use palisade_store::risks::{RiskQuery, RiskSort};
+use palisade_store::{jobs, risks, Scoped};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
+use crate::respond::page_request;
 use crate::state::AppState;
 
 use super::{path_id, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/models/{model_id}/risks").route(web::get().to(get_risks)))
+        .service(resource("/api/v1/risks").route(web::get().to(list_portfolio_risks)))
         .service(
             resource("/api/v1/models/{model_id}/risk-recomputations")
                 .route(web::post().to(recompute_risks)),
@@ -30,11 +35,62 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Serialize, ToSchema)]
 pub struct RiskRegister {
-    /// Ranked by residual score, then inherent score, then title.
+    /// A page of rows, in the order asked for (by default the register's
+    /// ranking: residual score, then inherent score, then title).
     pub items: Vec<RiskRow>,
+    /// Pass as `cursor` for the next page; `null` when this is the last.
+    pub next_cursor: Option<String>,
     /// True when records changed after the last computation; a fresh one is queued.
     pub stale: bool,
     pub computed_at: Option<DateTime<Utc>>,
+}
+
+/// The organisation's register rows across its models.
+#[derive(Serialize, ToSchema)]
+pub struct PortfolioRiskList {
+    pub items: Vec<RiskRow>,
+    /// Pass as `cursor` for the next page; `null` when this is the last.
+    pub next_cursor: Option<String>,
+}
+
+/// How a register page is ordered; `-` sorts descending. Ties go by threat id.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+pub enum RiskSortKey {
+    #[serde(rename = "rank")]
+    Rank,
+    #[serde(rename = "residual_score")]
+    ResidualScore,
+    #[serde(rename = "-residual_score")]
+    ResidualScoreDescending,
+    #[serde(rename = "inherent_score")]
+    InherentScore,
+    #[serde(rename = "-inherent_score")]
+    InherentScoreDescending,
+    #[serde(rename = "projected_score")]
+    ProjectedScore,
+    #[serde(rename = "-projected_score")]
+    ProjectedScoreDescending,
+    #[serde(rename = "title")]
+    Title,
+    #[serde(rename = "-title")]
+    TitleDescending,
+}
+
+impl RiskSortKey {
+    fn to_store(self) -> RiskSort {
+        use RiskSortKey as K;
+        match self {
+            K::Rank => RiskSort::Rank,
+            K::ResidualScore => RiskSort::Residual { descending: false },
+            K::ResidualScoreDescending => RiskSort::Residual { descending: true },
+            K::InherentScore => RiskSort::Inherent { descending: false },
+            K::InherentScoreDescending => RiskSort::Inherent { descending: true },
+            K::ProjectedScore => RiskSort::Projected { descending: false },
+            K::ProjectedScoreDescending => RiskSort::Projected { descending: true },
+            K::Title => RiskSort::Title { descending: false },
+            K::TitleDescending => RiskSort::Title { descending: true },
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -43,16 +99,51 @@ pub struct RiskRegister {
 pub struct RiskParams {
     /// Only rows whose residual severity is this.
     pub severity: Option<Severity>,
+    /// Only rows whose residual severity is this or worse.
+    pub residual_severity_at_least: Option<Severity>,
     /// Only threats that affect this asset.
     pub asset_id: Option<uuid::Uuid>,
     /// Only threats with this threat actor.
     pub actor_id: Option<uuid::Uuid>,
+    pub stride: Option<Stride>,
+    pub method: Option<Method>,
+    /// `rank` (default for one model; across models, each model's first-ranked
+    /// rows first), `residual_score`, `-residual_score` (default across
+    /// models), `inherent_score`, `projected_score`, `title`, each also with `-`.
+    pub sort: Option<RiskSortKey>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// The ranked risk register, as last computed, with how fresh it is.
+impl RiskParams {
+    fn query(&self, org: OrgId, model: Option<Scoped>) -> RiskQuery {
+        RiskQuery {
+            model,
+            org,
+            severity: self.severity,
+            at_least: self.residual_severity_at_least,
+            asset_id: self.asset_id.map(|a| a.to_string()),
+            actor_id: self.actor_id.map(|a| a.to_string()),
+            stride: self.stride,
+            method: self.method,
+            sort: self.sort.map_or(
+                if model.is_some() {
+                    RiskSort::Rank
+                } else {
+                    RiskSort::Residual { descending: true }
+                },
+                RiskSortKey::to_store,
+            ),
+        }
+    }
+}
+
+/// The ranked risk register as last computed, a page at a time, with how fresh it is.
 #[utoipa::path(get, path = "/api/v1/models/{model_id}/risks", operation_id = "getRiskRegister", tag = "analysis",
     params(("model_id" = uuid::Uuid, Path, description = "The model's id"), RiskParams),
-    responses((status = 200, description = "The register", body = RiskRegister)),
+    responses((status = 200, description = "A page of the register", body = RiskRegister)),
     security(("api_key" = [])))]
 pub async fn get_risks(
     state: web::Data<AppState>,
@@ -62,48 +153,43 @@ pub async fn get_risks(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let org = auth.org.id;
-    let q = query.0;
-    let needs_links = q.asset_id.is_some() || q.actor_id.is_some();
-    let (register, threats) = state
+    let params = query.0;
+    let page = page_request(params.limit, params.cursor.as_deref())?;
+    let (rows, (stale, computed_at)) = state
         .db(move |c| {
-            let register = risks::read(c, org, model)?;
-            let threats = if needs_links {
-                let scope = palisade_store::models::ensure_visible(c, org, model)?;
-                threats::all_in_model(c, scope)?
-            } else {
-                Vec::new()
-            };
-            Ok((register, threats))
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
+            let rows = risks::page(c, &params.query(org, Some(scope)), &page)?;
+            Ok((rows, risks::freshness(c, scope)?))
         })
         .await?;
-    let allowed: Option<std::collections::HashSet<String>> = needs_links.then(|| {
-        threats
-            .iter()
-            .filter(|t| {
-                q.asset_id
-                    .is_none_or(|a| t.fields.asset_ids.iter().any(|x| x.0 == a))
-            })
-            .filter(|t| {
-                q.actor_id
-                    .is_none_or(|a| t.fields.actor_ids.iter().any(|x| x.0 == a))
-            })
-            .map(|t| t.id.to_string())
-            .collect()
-    });
-    let items = register
-        .rows
-        .into_iter()
-        .filter(|r| q.severity.is_none_or(|s| r.residual_severity == s))
-        .filter(|r| {
-            allowed
-                .as_ref()
-                .is_none_or(|a| a.contains(&r.threat_id.to_string()))
-        })
-        .collect();
     Ok(HttpResponse::Ok().json(RiskRegister {
-        items,
-        stale: register.stale,
-        computed_at: register.computed_at,
+        next_cursor: rows.next_after,
+        items: rows.items,
+        stale,
+        computed_at,
+    }))
+}
+
+/// The organisation's risks over all its models (portfolio view), each row
+/// naming its model; by default the highest residual scores first.
+#[utoipa::path(get, path = "/api/v1/risks", operation_id = "listPortfolioRisks", tag = "analysis",
+    params(RiskParams),
+    responses((status = 200, description = "A page of register rows across models", body = PortfolioRiskList)),
+    security(("api_key" = [])))]
+pub async fn list_portfolio_risks(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: StrictQuery<RiskParams>,
+) -> Result<HttpResponse, ApiError> {
+    let org = auth.org.id;
+    let params = query.0;
+    let page = page_request(params.limit, params.cursor.as_deref())?;
+    let rows = state
+        .db(move |c| risks::page(c, &params.query(org, None), &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(PortfolioRiskList {
+        next_cursor: rows.next_after,
+        items: rows.items,
     }))
 }
 
