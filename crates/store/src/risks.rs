@@ -34,16 +34,7 @@ pub struct Register {
 
 pub fn read(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Register, StoreError> {
     let scope = ensure_visible(conn, org, model_id)?;
-    let state: Option<(i64, i64, Option<NaiveDateTime>)> = risk_registers::table
-        .filter(risk_registers::model_id.eq(model_id.to_string()))
-        .select((
-            risk_registers::revision,
-            risk_registers::computed_revision,
-            risk_registers::computed_at,
-        ))
-        .first(conn)
-        .optional()?;
-    let (revision, computed_revision, computed_at) = state.unwrap_or((0, 0, None));
+    let (revision, computed_revision, computed_at) = state(conn, scope)?;
     let rows: Vec<Row> = risk_rows::table
         .filter(risk_rows::model_id.eq(scope.model().to_string()))
         .order(risk_rows::rank.asc())
@@ -66,7 +57,16 @@ pub fn freshness(
     conn: &mut DbConn,
     scope: Scoped,
 ) -> Result<(bool, Option<chrono::DateTime<chrono::Utc>>), StoreError> {
-    let state: Option<(i64, i64, Option<NaiveDateTime>)> = risk_registers::table
+    let (revision, computed, at) = state(conn, scope)?;
+    Ok((revision > computed, at.map(time::utc)))
+}
+
+/// The model's revision, the revision its register was computed at, and when.
+fn state(
+    conn: &mut DbConn,
+    scope: Scoped,
+) -> Result<(i64, i64, Option<NaiveDateTime>), StoreError> {
+    Ok(risk_registers::table
         .filter(risk_registers::model_id.eq(scope.model().to_string()))
         .select((
             risk_registers::revision,
@@ -74,9 +74,8 @@ pub fn freshness(
             risk_registers::computed_at,
         ))
         .first(conn)
-        .optional()?;
-    let (revision, computed, at) = state.unwrap_or((0, 0, None));
-    Ok((revision > computed, at.map(time::utc)))
+        .optional()?
+        .unwrap_or((0, 0, None)))
 }
 
 /// One stored register row.
