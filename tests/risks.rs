@@ -579,29 +579,21 @@ both_modes!(
             .all(|r| r["residual_severity"] == "critical"));
         let everything = c.all("/api/v1/risks", 7);
         assert_eq!(everything.len(), 14, "10 + 4 rows of acme's two models");
-        let b_whole = c
-            .get(&format!("/api/v1/models/{b}/risks?limit=500"))
-            .ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .clone();
+        // Ranked across models by the one rule: residual, inherent (both
+        // descending), title, threat id.
         let by_rank = c.all("/api/v1/risks?sort=rank", 5);
-        let ranks: Vec<usize> = by_rank
-            .iter()
-            .map(|r| {
-                let own = if r["model_id"] == a.as_str() {
-                    &whole
-                } else {
-                    &b_whole
-                };
-                own.iter()
-                    .position(|x| x["threat_id"] == r["threat_id"])
-                    .unwrap()
-            })
-            .collect();
+        assert_eq!(by_rank.len(), 14);
+        let key = |r: &serde_json::Value| {
+            (
+                -(r["residual_score"].as_f64().unwrap() * 10.0).round() as i64,
+                -(r["inherent_score"].as_f64().unwrap() * 10.0).round() as i64,
+                r["title"].as_str().unwrap().to_string(),
+                r["threat_id"].as_str().unwrap().to_string(),
+            )
+        };
         assert!(
-            ranks.windows(2).all(|w| w[0] <= w[1]),
-            "each model's first-ranked rows first: {ranks:?}"
+            by_rank.windows(2).all(|w| key(&w[0]) < key(&w[1])),
+            "one ranking across the organisation's models"
         );
         c.get(&format!(
             "{base}?cursor=01890000-0000-7000-8000-000000000000"

@@ -168,7 +168,7 @@ fn row(
 }
 
 /// The ranked register: residual score, then inherent score (both
-/// descending), then title.
+/// descending), then title and threat id.
 pub fn register(
     threats: &[Threat],
     controls: &[Control],
@@ -239,6 +239,7 @@ pub fn register(
                     .cmp(&Score::rounded(a.inherent_score).tenths()),
             )
             .then(a.title.cmp(&b.title))
+            .then(a.threat_id.cmp(&b.threat_id))
     });
     rows
 }

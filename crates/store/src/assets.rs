@@ -300,11 +300,23 @@ pub fn update(
                 )
                 .set(AssetRow::new(updated)?)
                 .execute(conn)?;
-                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                let reach = naming_threats(conn, model_id, id)?;
+                crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
                 Ok(n)
             },
         )
     })
+}
+
+/// The rows a change to an asset moves: the threats naming it.
+fn naming_threats(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    id: AssetId,
+) -> Result<crate::risks::Affected, StoreError> {
+    Ok(crate::risks::Affected::Threats(
+        crate::risks::threats_naming(conn, &model_id.to_string(), "asset", &[id.to_string()])?,
+    ))
 }
 
 /// Refused while other assets sit inside this one: moving or deleting them
@@ -350,9 +362,10 @@ pub fn delete(
             &using,
             cascade,
         )?;
+        let reach = naming_threats(conn, model_id, id)?;
         crate::links::forget_targets(conn, &[id.to_string()])?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
 
         audit::record(
             conn,

@@ -19,6 +19,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
+use crate::risks::Affected;
 use crate::schema::{assets, attack_tree_nodes, attack_trees};
 use crate::scope::Scoped;
 use crate::{
@@ -441,6 +442,15 @@ fn sync_rows(conn: &mut DbConn, old: &[NodeRow], new: &[NodeRow]) -> Result<(), 
     Ok(())
 }
 
+/// The rows a change to this tree moves: the threats scored with it.
+fn scored_with(conn: &mut DbConn, model_id: ModelId, tree: &str) -> Result<Affected, StoreError> {
+    Ok(Affected::Threats(crate::risks::threats_assessed_with(
+        conn,
+        &model_id.to_string(),
+        &std::iter::once(tree.to_string()).collect(),
+    )?))
+}
+
 fn bump(conn: &mut DbConn, row: &TreeRow) -> Result<TreeRow, StoreError> {
     let mut next = row.clone();
     next.version += 1;
@@ -539,7 +549,8 @@ pub fn create(
             .execute(conn)?;
         sync_rows(conn, &[], &rows)?;
         let summary = row.summary(rows.len())?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        // No threat is scored with a new tree yet: nothing to rescore.
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(Vec::new()))?;
 
         audit::record(
             conn,
@@ -681,7 +692,8 @@ pub fn replace(
         next.target_asset_id = input.target_asset_id.map(|a| a.to_string());
         let next = bump(conn, &next)?;
         let after = next.summary(new.len())?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        let reach = scored_with(conn, model_id, &row.id)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
 
         audit::record(
             conn,
@@ -726,7 +738,8 @@ pub fn delete(
         diesel::delete(attack_tree_nodes::table.filter(attack_tree_nodes::tree_id.eq(&row.id)))
             .execute(conn)?;
         diesel::delete(attack_trees::table.filter(attack_trees::id.eq(&row.id))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        let reach = scored_with(conn, model_id, &row.id)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
 
         audit::record(
             conn,
@@ -854,7 +867,8 @@ fn edit_nodes(
             })?;
             sync_rows(conn, &old, &rows)?;
             let next = bump(conn, &row)?;
-            crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+            let reach = scored_with(conn, model_id, &row.id)?;
+            crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
             let as_json = |r: Option<NodeRow>| -> Result<Option<serde_json::Value>, StoreError> {
                 r.map(|r| {
                     r.to_node(next.version)

@@ -13,6 +13,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
+use crate::risks::Affected;
 use crate::schema::controls;
 use crate::scope::Scoped;
 use crate::versioned;
@@ -154,7 +155,8 @@ pub fn create(
             .values(ControlRow::new(&control))
             .execute(conn)?;
         write_links(conn, &control)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        let reach = crate::risks::reach_of_control(conn, &model_id.to_string(), &control.fields)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
 
         audit::record(
             conn,
@@ -196,6 +198,26 @@ pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Control>, St
         .select(ControlRow::as_select())
         .order(controls::id.asc())
         .load(conn)?;
+    with_links(conn, rows)
+}
+
+/// These records of the model (ids as stored); ids of other models or of
+/// deleted records are skipped.
+pub fn some_in_model(
+    conn: &mut DbConn,
+    scope: Scoped,
+    ids: &[String],
+) -> Result<Vec<Control>, StoreError> {
+    let mut rows: Vec<ControlRow> = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            controls::table
+                .filter(controls::model_id.eq(scope.model().to_string()))
+                .filter(controls::id.eq_any(chunk))
+                .select(ControlRow::as_select())
+                .load::<ControlRow>(conn)?,
+        );
+    }
     with_links(conn, rows)
 }
 
@@ -268,7 +290,10 @@ pub fn update(
                 .set(ControlRow::new(updated))
                 .execute(conn)?;
                 write_links(conn, updated)?;
-                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                let m = model_id.to_string();
+                let mut reach = crate::risks::reach_of_control(conn, &m, &current.fields)?;
+                reach.extend(crate::risks::reach_of_control(conn, &m, &updated.fields)?);
+                crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
                 Ok(n)
             },
         )
@@ -285,9 +310,10 @@ pub fn delete(
     write_tx(conn, |conn| {
         let current = get(conn, actor.org_id, model_id, id)?;
         check_version(current.version, expected_version)?;
+        let reach = crate::risks::reach_of_control(conn, &model_id.to_string(), &current.fields)?;
         links::forget_owner(conn, &id.to_string())?;
         diesel::delete(controls::table.filter(controls::id.eq(id.to_string()))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
 
         audit::record(
             conn,

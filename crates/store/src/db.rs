@@ -193,7 +193,17 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Sqlite(c) => {
+            let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_some();
+            if nested {
+                // Inside a caller's transaction, a savepoint: store operations compose.
+                AnsiTransactionManager::begin_transaction(c)?
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+        }
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
     match f(conn) {

@@ -9,6 +9,7 @@ use palisade_domain::ids::{JobId, ModelId, OrgId};
 use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus};
 
 use crate::db::{write_tx, DbConn};
+use crate::risks::Affected;
 use crate::schema::{jobs, outbox, risk_registers};
 use crate::scope::Scoped;
 use crate::{parse_enum, parse_id, time, Actor, StoreError};
@@ -50,14 +51,15 @@ impl JobRow {
     }
 }
 
-/// Marks the model's scores out of date and makes sure a recomputation is
-/// queued. Coalesces: while one is still queued (not yet running), it
-/// serves every further change, so a burst of edits ends in one
-/// computation. Call inside the change's transaction.
+/// Marks the rows a change can move out of date and makes sure a
+/// recomputation is queued. Coalesces: while one is still queued (not yet
+/// running), it serves every further change, so a burst of edits ends in
+/// one computation. Call inside the change's transaction.
 pub fn enqueue_recompute(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
+    affected: &Affected,
 ) -> Result<Job, StoreError> {
     let m = model_id.to_string();
     let bumped = diesel::update(risk_registers::table.filter(risk_registers::model_id.eq(&m)))
@@ -73,6 +75,11 @@ pub fn enqueue_recompute(
             ))
             .execute(conn)?;
     }
+    let revision: i64 = risk_registers::table
+        .filter(risk_registers::model_id.eq(&m))
+        .select(risk_registers::revision)
+        .first(conn)?;
+    crate::risks::mark(conn, &m, revision, affected)?;
     let pending: Option<JobRow> = jobs::table
         .filter(jobs::model_id.eq(&m))
         .filter(jobs::kind.eq(JobKind::RecomputeRisk.as_str()))
@@ -80,10 +87,24 @@ pub fn enqueue_recompute(
         .select(JobRow::as_select())
         .first(conn)
         .optional()?;
-    match pending {
-        Some(job) => job.into_job(),
-        None => create(conn, actor, model_id, JobKind::RecomputeRisk.as_str(), None),
+    if let Some(job) = pending {
+        // Joining a queued job must hold it queued until this change
+        // commits: a worker starting it meanwhile would read the revision
+        // before this change and nothing would compute it. The guarded
+        // `UPDATE` locks the row (a worker's start waits for this commit),
+        // or finds the job already started and queues another.
+        let held = diesel::update(
+            jobs::table
+                .filter(jobs::id.eq(&job.id))
+                .filter(jobs::status.eq(JobStatus::Queued.as_str())),
+        )
+        .set(jobs::updated_at.eq(time::now()))
+        .execute(conn)?;
+        if held == 1 {
+            return job.into_job();
+        }
     }
+    create(conn, actor, model_id, JobKind::RecomputeRisk.as_str(), None)
 }
 
 /// A new job of `kind` (with what it needs beyond its model) and its outbox row.

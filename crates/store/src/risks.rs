@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use palisade_domain::ids::{AttackTreeId, ModelId, OrgId};
 use palisade_domain::risk::{register, RiskRow, TreeForRisk};
 use palisade_domain::scoring::attack_tree::Tree;
-use palisade_domain::threat::ThreatAssessment;
+use palisade_domain::threat::{ControlFields, ThreatAssessment};
 
 use palisade_domain::scoring::Method;
 use palisade_domain::severity::Severity;
@@ -16,7 +16,10 @@ use palisade_domain::threat::Stride;
 use crate::db::{write_tx, DbConn};
 use crate::models::ensure_visible;
 use crate::page::{Page, PageRequest};
-use crate::schema::{attack_trees, record_links, risk_registers, risk_rows};
+use crate::schema::{
+    attack_tree_nodes, attack_trees, record_links, risk_dirty, risk_registers, risk_rows,
+    threats as threats_table,
+};
 use crate::scope::Scoped;
 use crate::{
     attack_trees as trees, controls, parse_enum, parse_id, per_backend, threats, time, StoreError,
@@ -37,7 +40,7 @@ pub fn read(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Register
     let (revision, computed_revision, computed_at) = state(conn, scope)?;
     let rows: Vec<Row> = risk_rows::table
         .filter(risk_rows::model_id.eq(scope.model().to_string()))
-        .order(risk_rows::rank.asc())
+        .order(ranked())
         .select(Row::as_select())
         .load(conn)?;
     Ok(Register {
@@ -97,9 +100,24 @@ struct Row {
     projected_severity: String,
     status: String,
     explanation: String,
-    rank: i32,
     computed_revision: i64,
     computed_at: NaiveDateTime,
+}
+
+/// The register's ranking, as the domain ranks (`risk::register`) with the
+/// threat id breaking the last ties: a row's rank is its place in this order.
+fn ranked() -> (
+    diesel::helper_types::Desc<risk_rows::residual_score>,
+    diesel::helper_types::Desc<risk_rows::inherent_score>,
+    diesel::helper_types::Asc<risk_rows::title>,
+    diesel::helper_types::Asc<risk_rows::threat_id>,
+) {
+    (
+        risk_rows::residual_score.desc(),
+        risk_rows::inherent_score.desc(),
+        risk_rows::title.asc(),
+        risk_rows::threat_id.asc(),
+    )
 }
 
 fn level(s: Severity) -> i32 {
@@ -110,13 +128,7 @@ fn level(s: Severity) -> i32 {
 }
 
 impl Row {
-    fn of(
-        r: &RiskRow,
-        org: OrgId,
-        rank: usize,
-        revision: i64,
-        at: NaiveDateTime,
-    ) -> Result<Row, StoreError> {
+    fn of(r: &RiskRow, org: OrgId, revision: i64, at: NaiveDateTime) -> Result<Row, StoreError> {
         Ok(Row {
             model_id: r.model_id.to_string(),
             threat_id: r.threat_id.to_string(),
@@ -133,7 +145,6 @@ impl Row {
             projected_severity: r.projected_severity.as_str().into(),
             status: r.status.clone(),
             explanation: serde_json::to_string(&r.explanation)?,
-            rank: i32::try_from(rank).unwrap_or(i32::MAX),
             computed_revision: revision,
             computed_at: at,
         })
@@ -271,7 +282,27 @@ pub fn page(
         }};
     }
     match q.sort {
-        RiskSort::Rank => keyset!(risk_rows::rank, |a: &Row| a.rank, false),
+        RiskSort::Rank => {
+            if let Some(a) = &after {
+                let later_title = risk_rows::title.gt(a.title.clone()).or(risk_rows::title
+                    .eq(a.title.clone())
+                    .and(risk_rows::threat_id.gt(a.threat_id.clone())));
+                let later_inherent =
+                    risk_rows::inherent_score
+                        .lt(a.inherent_score)
+                        .or(risk_rows::inherent_score
+                            .eq(a.inherent_score)
+                            .and(later_title));
+                query = query.filter(
+                    risk_rows::residual_score
+                        .lt(a.residual_score)
+                        .or(risk_rows::residual_score
+                            .eq(a.residual_score)
+                            .and(later_inherent)),
+                );
+            }
+            query = query.order(ranked());
+        }
         RiskSort::Residual { descending } => {
             keyset!(
                 risk_rows::residual_score,
@@ -301,41 +332,234 @@ pub fn page(
     Page::from_rows(rows, page.limit, |r| r.threat_id.clone()).try_map(Row::into_row)
 }
 
+/// Which register rows a change can move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    /// Every row: on demand, or when a change's reach is not worked out.
+    All,
+    /// These threats' rows (threat ids as stored).
+    Threats(Vec<String>),
+}
+
+/// Past this many marked rows, and a quarter of the register, one scan of
+/// the model beats loading the marked threats by id.
+const FULL_AFTER: usize = 1000;
+
+/// The `risk_dirty` mark that stands for every row.
+const ALL: &str = "*";
+
+/// Marks rows out of date as of `revision`, inside the change's transaction.
+pub(crate) fn mark(
+    conn: &mut DbConn,
+    model: &str,
+    revision: i64,
+    affected: &Affected,
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = match affected {
+        Affected::All => vec![ALL.to_string()],
+        Affected::Threats(ids) => {
+            let mut ids = ids.clone();
+            ids.sort();
+            ids.dedup();
+            ids
+        }
+    };
+    for chunk in ids.chunks(500) {
+        diesel::delete(
+            risk_dirty::table
+                .filter(risk_dirty::model_id.eq(model))
+                .filter(risk_dirty::threat_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|t| {
+                (
+                    risk_dirty::model_id.eq(model.to_string()),
+                    risk_dirty::threat_id.eq(t.clone()),
+                    risk_dirty::revision.eq(revision),
+                )
+            })
+            .collect();
+        per_backend!(conn, |c| diesel::insert_into(risk_dirty::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// The model's threats that name any of `targets` as `kind` (e.g. an asset).
+pub(crate) fn threats_naming(
+    conn: &mut DbConn,
+    model: &str,
+    kind: &str,
+    targets: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in targets.chunks(500) {
+        found.extend(
+            threats_table::table
+                .filter(threats_table::model_id.eq(model))
+                .filter(
+                    threats_table::id.eq_any(
+                        record_links::table
+                            .filter(record_links::kind.eq(kind))
+                            .filter(record_links::target_id.eq_any(chunk))
+                            .select(record_links::owner_id),
+                    ),
+                )
+                .select(threats_table::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// The model's threats scored with any of these attack trees.
+pub(crate) fn threats_assessed_with(
+    conn: &mut DbConn,
+    model: &str,
+    trees: &HashSet<String>,
+) -> Result<Vec<String>, StoreError> {
+    if trees.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(serde::Deserialize)]
+    struct TreeRef {
+        tree_id: String,
+    }
+    let assessed: Vec<(String, String)> = threats_table::table
+        .filter(threats_table::model_id.eq(model))
+        .filter(threats_table::method.eq(Method::AttackTree.as_str()))
+        .select((threats_table::id, threats_table::assessment))
+        .load(conn)?;
+    Ok(assessed
+        .into_iter()
+        .filter(|(_, a)| {
+            serde_json::from_str::<TreeRef>(a).is_ok_and(|r| trees.contains(&r.tree_id))
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// The trees holding any of these nodes.
+fn trees_holding(conn: &mut DbConn, nodes: &[String]) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in nodes.chunks(500) {
+        found.extend(
+            attack_tree_nodes::table
+                .filter(attack_tree_nodes::id.eq_any(chunk))
+                .select(attack_tree_nodes::tree_id)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// The rows a control moves: the threats it covers and the threats scored
+/// with a tree whose defense nodes it realises.
+pub(crate) fn reach_of_control(
+    conn: &mut DbConn,
+    model: &str,
+    c: &ControlFields,
+) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = c.threat_ids.iter().map(ToString::to_string).collect();
+    let nodes: Vec<String> = c.defense_node_ids.iter().map(ToString::to_string).collect();
+    let trees = trees_holding(conn, &nodes)?;
+    ids.extend(threats_assessed_with(conn, model, &trees)?);
+    Ok(ids)
+}
+
+/// Which rows a computation holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// The whole register: its rows replace every stored row.
+    Full,
+    /// Only these threats (ids as stored): their rows replace theirs; a
+    /// threat without a computed row is gone.
+    Threats(Vec<String>),
+}
+
 /// A register computed from the records as they were at `revision`.
 #[derive(Debug, Clone)]
 pub struct Computation {
     pub org_id: OrgId,
     pub model_id: ModelId,
     pub revision: i64,
+    pub reach: Reach,
     pub rows: Vec<RiskRow>,
 }
 
-/// Computes the register from the model's current records and stores it,
-/// unless a result for a newer revision is already there.
+/// Rescores a model's marked rows (or the whole register when asked, when
+/// it was never computed, or when over a thousand rows and a quarter of it
+/// are marked) and stores
+/// them, unless a result for a newer revision is already there.
 pub fn recompute(conn: &mut DbConn, scope: Scoped) -> Result<serde_json::Value, StoreError> {
     let computation = compute(conn, scope)?;
     let written = store(conn, &computation)?;
     Ok(serde_json::json!({
         "revision": computation.revision,
+        "full": computation.reach == Reach::Full,
         "threats": computation.rows.len(),
         "written": written,
     }))
 }
 
-/// Reads the model and computes its register, outside any write
-/// transaction: the work may be long and must not hold the write lock.
+/// Rescores the whole register whatever is marked.
+pub fn compute_full(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreError> {
+    let revision = state(conn, scope)?.0;
+    computation(conn, scope, revision, Reach::Full)
+}
+
+/// Reads what is marked and the records it needs and computes those rows,
+/// outside any write transaction: the work may be long and must not hold
+/// the write lock.
 pub fn compute(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreError> {
-    let model_id = scope.model();
-    let m = model_id.to_string();
-    // The revision first: changes made while computing bump it and queue another job.
-    let revision: i64 = risk_registers::table
-        .filter(risk_registers::model_id.eq(&m))
-        .select(risk_registers::revision)
-        .first(conn)
-        .optional()?
-        .unwrap_or(0);
-    let threats = threats::all_in_model(conn, scope)?;
-    let controls = controls::all_in_model(conn, scope)?;
+    let m = scope.model().to_string();
+    // The revision first: changes made while computing bump it, leave their
+    // marks above it, and queue another job.
+    let (revision, computed_revision, _) = state(conn, scope)?;
+    let marked: Vec<String> = risk_dirty::table
+        .filter(risk_dirty::model_id.eq(&m))
+        .filter(risk_dirty::revision.le(revision))
+        .select(risk_dirty::threat_id)
+        .load(conn)?;
+    let full = computed_revision == 0
+        || marked.iter().any(|t| t == ALL)
+        || (marked.len() > FULL_AFTER && {
+            let count: i64 = threats_table::table
+                .filter(threats_table::model_id.eq(&m))
+                .count()
+                .get_result(conn)?;
+            i64::try_from(marked.len()).unwrap_or(i64::MAX) * 4 > count
+        });
+    let reach = if full {
+        Reach::Full
+    } else {
+        Reach::Threats(marked)
+    };
+    computation(conn, scope, revision, reach)
+}
+
+fn computation(
+    conn: &mut DbConn,
+    scope: Scoped,
+    revision: i64,
+    reach: Reach,
+) -> Result<Computation, StoreError> {
+    let m = scope.model().to_string();
+    let (threats, controls) = match &reach {
+        Reach::Full => (
+            threats::all_in_model(conn, scope)?,
+            controls::all_in_model(conn, scope)?,
+        ),
+        Reach::Threats(ids) => {
+            let threats = threats::some_in_model(conn, scope, ids)?;
+            let controls = controls_bearing_on(conn, scope, &threats)?;
+            (threats, controls)
+        }
+    };
     let mut tree_inputs: HashMap<AttackTreeId, Result<TreeForRisk, String>> = HashMap::new();
     let model_trees: HashSet<String> = attack_trees::table
         .filter(attack_trees::model_id.eq(&m))
@@ -366,24 +590,68 @@ pub fn compute(conn: &mut DbConn, scope: Scoped) -> Result<Computation, StoreErr
     let rows = register(&threats, &controls, &tree_inputs);
     Ok(Computation {
         org_id: scope.org(),
-        model_id,
+        model_id: scope.model(),
         revision,
+        reach,
         rows,
     })
+}
+
+/// Every control a row of these threats depends on: those covering them and
+/// those realising a defense node of the trees they are scored with.
+fn controls_bearing_on(
+    conn: &mut DbConn,
+    scope: Scoped,
+    threats: &[palisade_domain::threat::Threat],
+) -> Result<Vec<palisade_domain::threat::Control>, StoreError> {
+    let threat_ids: Vec<String> = threats.iter().map(|t| t.id.to_string()).collect();
+    let trees: Vec<String> = threats
+        .iter()
+        .filter_map(|t| match &t.fields.assessment {
+            ThreatAssessment::AttackTree(ta) => Some(ta.tree_id.to_string()),
+            ThreatAssessment::Stateless(_) => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut nodes: Vec<String> = Vec::new();
+    for chunk in trees.chunks(500) {
+        nodes.extend(
+            attack_tree_nodes::table
+                .filter(attack_tree_nodes::tree_id.eq_any(chunk))
+                .select(attack_tree_nodes::id)
+                .load::<String>(conn)?,
+        );
+    }
+    let mut ids: HashSet<String> = HashSet::new();
+    for (kind, targets) in [("threat", &threat_ids), ("defense_node", &nodes)] {
+        for chunk in targets.chunks(500) {
+            ids.extend(
+                record_links::table
+                    .filter(record_links::kind.eq(kind))
+                    .filter(record_links::target_id.eq_any(chunk))
+                    .select(record_links::owner_id)
+                    .load::<String>(conn)?,
+            );
+        }
+    }
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort();
+    controls::some_in_model(conn, scope, &ids)
 }
 
 /// Stores a computation unless the register already holds one of the same
 /// or a newer revision. The guard is in the `UPDATE` itself, so two workers
 /// finishing in either order can never move the register backwards; the
-/// rows are replaced in the same transaction.
+/// rows it reaches are replaced and the marks it answered cleared in the
+/// same transaction.
 pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, StoreError> {
     let now = time::now();
     let m = computation.model_id.to_string();
     let rows = computation
         .rows
         .iter()
-        .enumerate()
-        .map(|(rank, r)| Row::of(r, computation.org_id, rank, computation.revision, now))
+        .map(|r| Row::of(r, computation.org_id, computation.revision, now))
         .collect::<Result<Vec<_>, _>>()?;
     write_tx(conn, |conn| {
         let updated = diesel::update(
@@ -403,13 +671,34 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
         if updated == 0 {
             return Ok(false);
         }
-        diesel::delete(risk_rows::table.filter(risk_rows::model_id.eq(&m))).execute(conn)?;
+        match &computation.reach {
+            Reach::Full => {
+                diesel::delete(risk_rows::table.filter(risk_rows::model_id.eq(&m)))
+                    .execute(conn)?;
+            }
+            Reach::Threats(ids) => {
+                for chunk in ids.chunks(500) {
+                    diesel::delete(
+                        risk_rows::table
+                            .filter(risk_rows::model_id.eq(&m))
+                            .filter(risk_rows::threat_id.eq_any(chunk)),
+                    )
+                    .execute(conn)?;
+                }
+            }
+        }
         for chunk in rows.chunks(500) {
             let chunk = chunk.to_vec();
             per_backend!(conn, |c| diesel::insert_into(risk_rows::table)
                 .values(&chunk)
                 .execute(c))?;
         }
+        diesel::delete(
+            risk_dirty::table
+                .filter(risk_dirty::model_id.eq(&m))
+                .filter(risk_dirty::revision.le(computation.revision)),
+        )
+        .execute(conn)?;
         Ok(true)
     })
 }

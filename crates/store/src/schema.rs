@@ -130,6 +130,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     risk_registers,
     risk_rows,
+    risk_dirty,
 );
 
 diesel::table! {
@@ -328,8 +329,15 @@ diesel::table! {
         projected_severity -> Text,
         status -> Text,
         explanation -> Text,
-        rank -> Integer,
         computed_revision -> BigInt,
         computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_dirty (model_id, threat_id) {
+        model_id -> Text,
+        threat_id -> Text,
+        revision -> BigInt,
     }
 }

@@ -12,6 +12,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
+use crate::risks::Affected;
 use crate::schema::threats;
 use crate::scope::Scoped;
 use crate::versioned;
@@ -182,7 +183,12 @@ pub fn create(
             .values(ThreatRow::new(&threat))
             .execute(conn)?;
         write_links(conn, &threat)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        crate::jobs::enqueue_recompute(
+            conn,
+            actor,
+            model_id,
+            &Affected::Threats(vec![threat.id.to_string()]),
+        )?;
 
         audit::record(
             conn,
@@ -224,6 +230,26 @@ pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Threat>, Sto
         .select(ThreatRow::as_select())
         .order(threats::id.asc())
         .load(conn)?;
+    with_links(conn, rows)
+}
+
+/// These records of the model (ids as stored); ids of other models or of
+/// deleted records are skipped.
+pub fn some_in_model(
+    conn: &mut DbConn,
+    scope: Scoped,
+    ids: &[String],
+) -> Result<Vec<Threat>, StoreError> {
+    let mut rows: Vec<ThreatRow> = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            threats::table
+                .filter(threats::model_id.eq(scope.model().to_string()))
+                .filter(threats::id.eq_any(chunk))
+                .select(ThreatRow::as_select())
+                .load::<ThreatRow>(conn)?,
+        );
+    }
     with_links(conn, rows)
 }
 
@@ -292,7 +318,12 @@ pub fn update(
                 .set(ThreatRow::new(updated))
                 .execute(conn)?;
                 write_links(conn, updated)?;
-                crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+                crate::jobs::enqueue_recompute(
+                    conn,
+                    actor,
+                    model_id,
+                    &Affected::Threats(vec![id.to_string()]),
+                )?;
                 Ok(n)
             },
         )
@@ -314,7 +345,12 @@ pub fn delete(
         links::forget_owner(conn, &tid)?;
         links::forget_targets(conn, std::slice::from_ref(&tid))?;
         diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id)?;
+        crate::jobs::enqueue_recompute(
+            conn,
+            actor,
+            model_id,
+            &Affected::Threats(vec![tid.clone()]),
+        )?;
 
         audit::record(
             conn,

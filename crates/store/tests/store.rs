@@ -610,6 +610,53 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_change_that_joins_a_job_as_it_starts_is_not_lost,
+    |store| {
+        use palisade_store::{jobs, risks, threats};
+        use std::sync::mpsc;
+        let acme = actor(&store, "acme");
+        let mut conn = store.conn().unwrap();
+        let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
+        let a = threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        let job = jobs::unpublished(&mut conn, 10).unwrap()[0].0.clone();
+        // An edit joins the queued job; before it commits, a worker starts
+        // that job. The worker must see the edit, or a job must remain.
+        let worker = palisade_store::db::write_tx(&mut conn, |c| {
+            threats::update(c, &acme, model.id, a.id, None, |t| {
+                Ok(palisade_domain::threat::ThreatFields {
+                    title: "a2".into(),
+                    ..t.fields.clone()
+                })
+            })?;
+            let (finished, done) = mpsc::channel();
+            let worker = {
+                let store = store.clone();
+                let job = job.clone();
+                std::thread::spawn(move || {
+                    let mut conn = store.conn().unwrap();
+                    let outcome =
+                        jobs::execute(&mut conn, &job, &Recompute).map_err(|(e, _)| e.to_string());
+                    let _ = finished.send(());
+                    outcome
+                })
+            };
+            // Time for the worker to run the whole job if nothing holds it.
+            let _ = done.recv_timeout(std::time::Duration::from_millis(500));
+            Ok::<_, StoreError>(worker)
+        })
+        .unwrap();
+        worker.join().unwrap().unwrap();
+        // Run whatever is still queued, as a worker would.
+        for (id, _) in jobs::unpublished(&mut conn, 10).unwrap() {
+            let _ = jobs::execute(&mut conn, &id, &Recompute);
+        }
+        let register = risks::read(&mut conn, acme.org_id, model.id).unwrap();
+        assert!(!register.stale, "the edit was lost: no job will compute it");
+        assert_eq!(register.rows[0].title, "a2");
+    }
+);
+
 both_backends!(unknown_job_kinds_fail_for_good, |store| {
     use palisade_store::jobs;
     let acme = actor(&store, "acme");

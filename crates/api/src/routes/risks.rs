@@ -107,8 +107,8 @@ pub struct RiskParams {
     pub actor_id: Option<uuid::Uuid>,
     pub stride: Option<Stride>,
     pub method: Option<Method>,
-    /// `rank` (default for one model; across models, each model's first-ranked
-    /// rows first), `residual_score`, `-residual_score` (default across
+    /// `rank` (default for one model: residual, then inherent score, both
+    /// descending, then title; across models the same one ranking), `residual_score`, `-residual_score` (default across
     /// models), `inherent_score`, `projected_score`, `title`, each also with `-`.
     pub sort: Option<RiskSortKey>,
     /// Page size, 1–500 (default 50).
@@ -158,8 +158,13 @@ pub async fn get_risks(
     let (rows, (stale, computed_at)) = state
         .db(move |c| {
             let scope = palisade_store::models::ensure_visible(c, org, model)?;
-            let rows = risks::page(c, &params.query(org, Some(scope)), &page)?;
-            Ok((rows, risks::freshness(c, scope)?))
+            // Freshness before rows: a computation stored in between makes
+            // the page newer than it says, never older.
+            let freshness = risks::freshness(c, scope)?;
+            Ok((
+                risks::page(c, &params.query(org, Some(scope)), &page)?,
+                freshness,
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok().json(RiskRegister {
@@ -217,7 +222,7 @@ pub async fn recompute_risks(
         .db(move |c| {
             palisade_store::db::write_tx(c, |c| {
                 palisade_store::models::ensure_visible(c, actor.org_id, model)?;
-                jobs::enqueue_recompute(c, &actor, model)
+                jobs::enqueue_recompute(c, &actor, model, &palisade_store::risks::Affected::All)
             })
         })
         .await?;

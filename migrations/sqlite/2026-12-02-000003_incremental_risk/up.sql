@@ -1,0 +1,23 @@
+-- Incremental recomputation: a change marks the threats whose rows it can
+-- move, and the job rescores only those. A row's rank is its place in the
+-- order (residual, inherent descending; title, threat id ascending), read
+-- from this index rather than stored: a stored rank would make one edit
+-- rewrite every row below it. SQLite orders text by code point already.
+DROP INDEX risk_rows_by_rank;
+ALTER TABLE risk_rows DROP COLUMN rank;
+CREATE INDEX risk_rows_ranked
+    ON risk_rows (model_id, residual_score DESC, inherent_score DESC, title, threat_id);
+
+-- Threats whose rows are out of date, with the model revision that marked
+-- them; `*` marks the whole register. A computation clears the marks up to
+-- the revision it read.
+CREATE TABLE risk_dirty (
+    model_id TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    threat_id TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    PRIMARY KEY (model_id, threat_id)
+);
+
+-- Registers already out of date have no marks yet: recompute them whole.
+INSERT INTO risk_dirty (model_id, threat_id, revision)
+    SELECT model_id, '*', revision FROM risk_registers WHERE revision > computed_revision;
