@@ -194,7 +194,25 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
                 .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API returned"))
         })
         .transpose()?;
-    Ok(PageRequest { after, limit })
+    Ok(PageRequest {
+        after,
+        limit,
+        ..PageRequest::default()
+    })
+}
+
+/// A list request: its page, order and whether to count.
+pub fn list_request(
+    limit: Option<i64>,
+    cursor: Option<&str>,
+    sort: Option<palisade_store::Sort>,
+    count: Option<bool>,
+) -> Result<PageRequest, ApiError> {
+    Ok(PageRequest {
+        sort,
+        count: count.unwrap_or(false),
+        ..page_request(limit, cursor)?
+    })
 }
 
 pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
@@ -209,6 +227,10 @@ macro_rules! list_type {
             pub items: Vec<$item>,
             /// Pass as `cursor` for the next page; `null` when this is the last.
             pub next_cursor: Option<String>,
+            /// With `count=true`: how many records the filters select, across pages.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            #[schema(minimum = 0)]
+            pub total: Option<i64>,
         }
 
         impl From<palisade_store::Page<$item>> for $name {
@@ -217,12 +239,63 @@ macro_rules! list_type {
                 $name {
                     items: page.items,
                     next_cursor,
+                    total: page.total,
                 }
             }
         }
     };
 }
 pub(crate) use list_type;
+
+/// A list's `sort` parameter: one of its keys, `-` before it for
+/// descending. Parsed into the store's `Sort`; documented as the string
+/// enum of every accepted value.
+macro_rules! sort_keys {
+    ($name:ident { $($key:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub palisade_store::Sort);
+
+        impl $name {
+            const KEYS: &'static [&'static str] = &[$($key),+];
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(d)?;
+                let (descending, wanted) = match text.strip_prefix('-') {
+                    Some(k) => (true, k),
+                    None => (false, text.as_str()),
+                };
+                match $name::KEYS.iter().find(|k| **k == wanted) {
+                    Some(key) => Ok($name(palisade_store::Sort { key, descending })),
+                    None => Err(serde::de::Error::custom(format!(
+                        "cannot sort by {text:?}: one of {}, each also with `-` for descending",
+                        $name::KEYS.join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let values: Vec<String> = $name::KEYS
+                    .iter()
+                    .flat_map(|k| [k.to_string(), format!("-{k}")])
+                    .collect();
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(
+                        "The order: a field, or `-field` for descending; ties by id (default: by id).",
+                    ))
+                    .enum_values(Some(values))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use sort_keys;
 
 #[cfg(test)]
 mod tests {
@@ -234,6 +307,7 @@ mod tests {
         let page = Page {
             items: vec![1],
             next_after: Some(id.clone()),
+            total: None,
         };
         let cursor = next_cursor(&page).unwrap();
         assert_eq!(

@@ -130,17 +130,18 @@ pub fn authenticate(
 }
 
 pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
-    let mut query = api_keys::table
-        .filter(api_keys::org_id.eq(org.to_string()))
-        .select(KeyRow::as_select())
-        .order(api_keys::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(api_keys::id.gt(after.clone()));
-    }
-    let rows: Vec<KeyRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(KeyRow::into_key)
+    let org = org.to_string();
+    let filtered = || {
+        api_keys::table
+            .filter(api_keys::org_id.eq(org.clone()))
+            .into_boxed()
+    };
+    crate::list_page!(conn, page, api_keys, KeyRow, api_keys::org_id.eq(org.clone()), filtered, {
+        "name" => (api_keys::name, String),
+        "role" => (api_keys::role, String),
+        "created_at" => (api_keys::created_at, NaiveDateTime),
+    })
+    .try_map(KeyRow::into_key)
 }
 
 pub fn delete(conn: &mut DbConn, actor: &Actor, id: ApiKeyId) -> Result<(), StoreError> {

@@ -216,6 +216,8 @@ pub struct AssetFilter {
     pub owner: Option<String>,
     pub parent_id: Option<AssetId>,
     pub trust_zone_id: Option<palisade_domain::ids::TrustZoneId>,
+    /// Assets carrying this tag.
+    pub tag: Option<String>,
 }
 
 pub fn list(
@@ -226,37 +228,44 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Asset>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = assets::table
-        .filter(assets::model_id.eq(model_id.to_string()))
-        .select(AssetRow::as_select())
-        .order(assets::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(kind) = filter.kind {
-        query = query.filter(assets::kind.eq(kind.as_str()));
-    }
-    match filter.classification {
-        Some(Some(c)) => query = query.filter(assets::classification.eq(c.as_str())),
-        Some(None) => query = query.filter(assets::classification.is_null()),
-        None => {}
-    }
-    if let Some(in_scope) = filter.in_scope {
-        query = query.filter(assets::in_scope.eq(in_scope));
-    }
-    if let Some(owner) = &filter.owner {
-        query = query.filter(assets::owner.eq(owner.clone()));
-    }
-    if let Some(parent) = filter.parent_id {
-        query = query.filter(assets::parent_id.eq(parent.to_string()));
-    }
-    if let Some(zone) = filter.trust_zone_id {
-        query = query.filter(assets::trust_zone_id.eq(zone.to_string()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(assets::id.gt(after.clone()));
-    }
-    let rows: Vec<AssetRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(AssetRow::into_asset)
+    let m = model_id.to_string();
+    let filtered = || {
+        let mut query = assets::table
+            .filter(assets::model_id.eq(m.clone()))
+            .into_boxed();
+        if let Some(kind) = filter.kind {
+            query = query.filter(assets::kind.eq(kind.as_str()));
+        }
+        match filter.classification {
+            Some(Some(c)) => query = query.filter(assets::classification.eq(c.as_str())),
+            Some(None) => query = query.filter(assets::classification.is_null()),
+            None => {}
+        }
+        if let Some(in_scope) = filter.in_scope {
+            query = query.filter(assets::in_scope.eq(in_scope));
+        }
+        if let Some(owner) = &filter.owner {
+            query = query.filter(assets::owner.eq(owner.clone()));
+        }
+        if let Some(parent) = filter.parent_id {
+            query = query.filter(assets::parent_id.eq(parent.to_string()));
+        }
+        if let Some(zone) = filter.trust_zone_id {
+            query = query.filter(assets::trust_zone_id.eq(zone.to_string()));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(crate::has_tag!(assets::tags, tag));
+        }
+        query
+    };
+    crate::list_page!(conn, page, assets, AssetRow, assets::model_id.eq(m.clone()), filtered, {
+        "name" => (assets::name, String),
+        "kind" => (assets::kind, String),
+        "in_scope" => (assets::in_scope, bool),
+        "created_at" => (assets::created_at, NaiveDateTime),
+        "updated_at" => (assets::updated_at, NaiveDateTime),
+    })
+    .try_map(AssetRow::into_asset)
 }
 
 /// Every asset of a model, for summaries and checks.

@@ -614,17 +614,17 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<AttackTreeSummary>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = attack_trees::table
-        .filter(attack_trees::model_id.eq(model_id.to_string()))
-        .select(TreeRow::as_select())
-        .order(attack_trees::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(attack_trees::id.gt(after.clone()));
-    }
-    let rows: Vec<TreeRow> = query.load(conn)?;
-    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
+    let m = model_id.to_string();
+    let filtered = || {
+        attack_trees::table
+            .filter(attack_trees::model_id.eq(m.clone()))
+            .into_boxed()
+    };
+    let page = crate::list_page!(conn, page, attack_trees, TreeRow, attack_trees::model_id.eq(m.clone()), filtered, {
+        "name" => (attack_trees::name, String),
+        "created_at" => (attack_trees::created_at, NaiveDateTime),
+        "updated_at" => (attack_trees::updated_at, NaiveDateTime),
+    });
     let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
     let counts: HashMap<String, i64> = attack_tree_nodes::table
         .filter(attack_tree_nodes::tree_id.eq_any(&ids))
@@ -780,17 +780,16 @@ pub fn list_nodes(
     page: &PageRequest,
 ) -> Result<Page<TreeNode>, StoreError> {
     let row = load_tree_row(conn, org, model_id, tree)?;
-    let mut query = attack_tree_nodes::table
-        .filter(attack_tree_nodes::tree_id.eq(&row.id))
-        .select(NodeRow::as_select())
-        .order(attack_tree_nodes::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(attack_tree_nodes::id.gt(after.clone()));
-    }
-    let rows: Vec<NodeRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(|r| r.to_node(row.version))
+    let filtered = || {
+        attack_tree_nodes::table
+            .filter(attack_tree_nodes::tree_id.eq(row.id.clone()))
+            .into_boxed()
+    };
+    crate::list_page!(conn, page, attack_tree_nodes, NodeRow, attack_tree_nodes::tree_id.eq(row.id.clone()), filtered, {
+        "label" => (attack_tree_nodes::label, String),
+        "kind" => (attack_tree_nodes::kind, String),
+    })
+    .try_map(|r| r.to_node(row.version))
 }
 
 /// Renumbers each parent's children 0, 1, 2… in their current order.

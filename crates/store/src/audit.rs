@@ -68,18 +68,20 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
 }
 
-type Row = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+struct Row {
+    id: String,
+    model_id: Option<String>,
+    actor_key_id: Option<String>,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    before_state: Option<String>,
+    after_state: Option<String>,
+    request_id: Option<String>,
+    created_at: NaiveDateTime,
+}
 
 /// Oldest first, so a client can follow the log with `since` and the cursor.
 pub fn list(
@@ -88,56 +90,47 @@ pub fn list(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<Page<AuditEvent>, StoreError> {
-    let mut query = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_string()))
-        .select((
-            audit_events::id,
-            audit_events::model_id,
-            audit_events::actor_key_id,
-            audit_events::action,
-            audit_events::entity_type,
-            audit_events::entity_id,
-            audit_events::before_state,
-            audit_events::after_state,
-            audit_events::request_id,
-            audit_events::created_at,
-        ))
-        .order(audit_events::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(model) = filter.model_id {
-        query = query.filter(audit_events::model_id.eq(model.to_string()));
-    }
-    if let Some(since) = filter.since {
-        query = query.filter(audit_events::created_at.ge(since));
-    }
-    if let Some(t) = &filter.entity_type {
-        query = query.filter(audit_events::entity_type.eq(t.clone()));
-    }
-    if let Some(id) = &filter.entity_id {
-        query = query.filter(audit_events::entity_id.eq(id.clone()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(audit_events::id.gt(after.clone()));
-    }
-    let rows: Vec<Row> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.0.clone()).try_map(|r| {
+    let org = org.to_string();
+    let filtered = || {
+        let mut query = audit_events::table
+            .filter(audit_events::org_id.eq(org.clone()))
+            .into_boxed();
+        if let Some(model) = filter.model_id {
+            query = query.filter(audit_events::model_id.eq(model.to_string()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(audit_events::created_at.ge(since));
+        }
+        if let Some(t) = &filter.entity_type {
+            query = query.filter(audit_events::entity_type.eq(t.clone()));
+        }
+        if let Some(id) = &filter.entity_id {
+            query = query.filter(audit_events::entity_id.eq(id.clone()));
+        }
+        query
+    };
+    crate::list_page!(conn, page, audit_events, Row, audit_events::org_id.eq(org.clone()), filtered, {
+        "created_at" => (audit_events::created_at, NaiveDateTime),
+        "action" => (audit_events::action, String),
+        "entity_type" => (audit_events::entity_type, String),
+    })
+    .try_map(|r| {
         let parse_json = |s: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
             s.map(|s| serde_json::from_str(&s))
                 .transpose()
                 .map_err(Into::into)
         };
         Ok(AuditEvent {
-            id: parse_id(&r.0)?,
-            model_id: r.1.as_deref().map(parse_id).transpose()?,
-            actor_key_id: r.2.as_deref().map(parse_id).transpose()?,
-            action: parse_enum(&r.3, AuditAction::parse)?,
-            entity_type: r.4,
-            entity_id: r.5,
-            before: parse_json(r.6)?,
-            after: parse_json(r.7)?,
-            request_id: r.8,
-            created_at: time::utc(r.9),
+            id: parse_id(&r.id)?,
+            model_id: r.model_id.as_deref().map(parse_id).transpose()?,
+            actor_key_id: r.actor_key_id.as_deref().map(parse_id).transpose()?,
+            action: parse_enum(&r.action, AuditAction::parse)?,
+            entity_type: r.entity_type,
+            entity_id: r.entity_id,
+            before: parse_json(r.before_state)?,
+            after: parse_json(r.after_state)?,
+            request_id: r.request_id,
+            created_at: time::utc(r.created_at),
         })
     })
 }

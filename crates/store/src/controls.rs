@@ -226,6 +226,9 @@ pub struct ControlFilter {
     pub status: Option<ControlStatus>,
     pub control_type: Option<ControlType>,
     pub category: Option<ControlCategory>,
+    /// Controls naming this threat or asset (ids as stored).
+    pub threat_id: Option<String>,
+    pub asset_id: Option<String>,
 }
 
 pub fn list(
@@ -236,30 +239,40 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Control>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = controls::table
-        .filter(controls::model_id.eq(model_id.to_string()))
-        .select(ControlRow::as_select())
-        .order(controls::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(s) = filter.status {
-        query = query.filter(controls::status.eq(s.as_str()));
-    }
-    if let Some(t) = filter.control_type {
-        query = query.filter(controls::control_type.eq(t.as_str()));
-    }
-    if let Some(c) = filter.category {
-        query = query.filter(controls::category.eq(c.as_str()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(controls::id.gt(after.clone()));
-    }
-    let rows: Vec<ControlRow> = query.load(conn)?;
-    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
-    let next_after = page.next_after.clone();
+    let m = model_id.to_string();
+    let filtered = || {
+        let mut query = controls::table
+            .filter(controls::model_id.eq(m.clone()))
+            .into_boxed();
+        if let Some(s) = filter.status {
+            query = query.filter(controls::status.eq(s.as_str()));
+        }
+        if let Some(t) = filter.control_type {
+            query = query.filter(controls::control_type.eq(t.as_str()));
+        }
+        if let Some(c) = filter.category {
+            query = query.filter(controls::category.eq(c.as_str()));
+        }
+        for (kind, target) in [("threat", &filter.threat_id), ("asset", &filter.asset_id)] {
+            if let Some(target) = target {
+                query = query.filter(controls::id.eq_any(links::owners_naming(kind, target)));
+            }
+        }
+        query
+    };
+    let page = crate::list_page!(conn, page, controls, ControlRow, controls::model_id.eq(m.clone()), filtered, {
+        "name" => (controls::name, String),
+        "type" => (controls::control_type, String),
+        "category" => (controls::category, String),
+        "status" => (controls::status, String),
+        "effectiveness" => (controls::effectiveness, i32),
+        "created_at" => (controls::created_at, NaiveDateTime),
+        "updated_at" => (controls::updated_at, NaiveDateTime),
+    });
     Ok(Page {
         items: with_links(conn, page.items)?,
-        next_after,
+        next_after: page.next_after,
+        total: page.total,
     })
 }
 

@@ -361,14 +361,23 @@ pub fn list(
                 .is_none_or(|a| i.fields.authenticated == a)
         })
         .filter(|i| filter.encrypted.is_none_or(|e| i.fields.encrypted == e))
-        .filter(|i| {
-            page.after
-                .as_ref()
-                .is_none_or(|after| i.id.to_string() > *after)
-        })
-        .take(usize::try_from(page.limit + 1).unwrap_or(usize::MAX))
         .collect();
-    Ok(Page::from_rows(matching, page.limit, |i| i.id.to_string()))
+    let id_of = |i: &Interaction| i.id.to_string();
+    match page.sort.map(|s| s.key) {
+        None => {
+            crate::page::page_in_memory(matching, page, id_of, None::<fn(&Interaction) -> bool>)
+        }
+        Some("created_at") => {
+            crate::page::page_in_memory(matching, page, id_of, Some(|i: &Interaction| i.created_at))
+        }
+        Some("updated_at") => {
+            crate::page::page_in_memory(matching, page, id_of, Some(|i: &Interaction| i.updated_at))
+        }
+        Some(other) => Err(StoreError::Invalid(ValidationErrors::single(
+            "sort",
+            format!("cannot sort by {other}"),
+        ))),
+    }
 }
 
 pub fn update(

@@ -29,7 +29,7 @@ mod versioned;
 
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;
-pub use page::{Page, PageRequest};
+pub use page::{Page, PageRequest, Sort};
 pub use scope::Scoped;
 
 use palisade_domain::ids::{ApiKeyId, OrgId};

@@ -47,6 +47,22 @@ pub(crate) fn write(
     Ok(())
 }
 
+type OfKind =
+    diesel::dsl::Filter<record_links::table, diesel::dsl::Eq<record_links::kind, &'static str>>;
+type Naming = diesel::dsl::Filter<OfKind, diesel::dsl::Eq<record_links::target_id, String>>;
+
+/// The owners (threats, controls) that name `target` as `kind`, as a
+/// subquery for list filters.
+pub(crate) fn owners_naming(
+    kind: &'static str,
+    target: &str,
+) -> diesel::dsl::Select<Naming, record_links::owner_id> {
+    record_links::table
+        .filter(record_links::kind.eq(kind))
+        .filter(record_links::target_id.eq(target.to_string()))
+        .select(record_links::owner_id)
+}
+
 /// Every link of these owners: (owner, kind) → targets in order.
 pub(crate) fn read(
     conn: &mut DbConn,
@@ -91,47 +107,60 @@ pub(crate) fn forget_owner(conn: &mut DbConn, owner: &str) -> Result<(), StoreEr
 }
 
 /// The ids of one kind of record in a model, for checking references.
-pub(crate) fn ids_in_model(
+/// Which of `ids` are records of `kind` in the model: one query per 500
+/// ids, whatever the model's size.
+pub(crate) fn present_in_model(
     conn: &mut DbConn,
     model_id: ModelId,
     kind: &str,
+    ids: &[String],
 ) -> Result<HashSet<String>, StoreError> {
     let m = model_id.to_string();
-    let ids: Vec<String> = match kind {
-        "asset" => assets::table
-            .filter(assets::model_id.eq(&m))
-            .select(assets::id)
-            .load(conn)?,
-        "actor" => threat_actors::table
-            .filter(threat_actors::model_id.eq(&m))
-            .select(threat_actors::id)
-            .load(conn)?,
-        "interaction" => interactions::table
-            .filter(interactions::model_id.eq(&m))
-            .select(interactions::id)
-            .load(conn)?,
-        "threat" => threats::table
-            .filter(threats::model_id.eq(&m))
-            .select(threats::id)
-            .load(conn)?,
-        "tree" => attack_trees::table
-            .filter(attack_trees::model_id.eq(&m))
-            .select(attack_trees::id)
-            .load(conn)?,
-        "node" | "defense_node" => {
-            let mut q = attack_tree_nodes::table
-                .inner_join(attack_trees::table)
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<String> = match kind {
+            "asset" => assets::table
+                .filter(assets::model_id.eq(&m))
+                .filter(assets::id.eq_any(chunk))
+                .select(assets::id)
+                .load(conn)?,
+            "actor" => threat_actors::table
+                .filter(threat_actors::model_id.eq(&m))
+                .filter(threat_actors::id.eq_any(chunk))
+                .select(threat_actors::id)
+                .load(conn)?,
+            "interaction" => interactions::table
+                .filter(interactions::model_id.eq(&m))
+                .filter(interactions::id.eq_any(chunk))
+                .select(interactions::id)
+                .load(conn)?,
+            "threat" => threats::table
+                .filter(threats::model_id.eq(&m))
+                .filter(threats::id.eq_any(chunk))
+                .select(threats::id)
+                .load(conn)?,
+            "tree" => attack_trees::table
                 .filter(attack_trees::model_id.eq(&m))
-                .select(attack_tree_nodes::id)
-                .into_boxed();
-            if kind == "defense_node" {
-                q = q.filter(attack_tree_nodes::kind.eq("defense"));
+                .filter(attack_trees::id.eq_any(chunk))
+                .select(attack_trees::id)
+                .load(conn)?,
+            "node" | "defense_node" => {
+                let mut q = attack_tree_nodes::table
+                    .inner_join(attack_trees::table)
+                    .filter(attack_trees::model_id.eq(&m))
+                    .filter(attack_tree_nodes::id.eq_any(chunk))
+                    .select(attack_tree_nodes::id)
+                    .into_boxed();
+                if kind == "defense_node" {
+                    q = q.filter(attack_tree_nodes::kind.eq("defense"));
+                }
+                q.load(conn)?
             }
-            q.load(conn)?
-        }
-        _ => Vec::new(),
-    };
-    Ok(ids.into_iter().collect())
+            _ => Vec::new(),
+        };
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Adds an error for each id in `ids` that is not a `kind` of the model.
@@ -147,7 +176,7 @@ pub(crate) fn check(
     if ids.is_empty() {
         return Ok(());
     }
-    let known = ids_in_model(conn, model_id, kind)?;
+    let known = present_in_model(conn, model_id, kind, ids)?;
     for (i, id) in ids.iter().enumerate() {
         if !known.contains(id) {
             e.add(

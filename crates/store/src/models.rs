@@ -125,6 +125,8 @@ pub fn ensure_visible(conn: &mut DbConn, org: OrgId, id: ModelId) -> Result<Scop
 pub struct ModelFilter {
     pub risk_appetite: Option<Severity>,
     pub name: Option<String>,
+    /// Models carrying this tag.
+    pub tag: Option<String>,
 }
 
 pub fn list(
@@ -133,23 +135,28 @@ pub fn list(
     filter: &ModelFilter,
     page: &PageRequest,
 ) -> Result<Page<Model>, StoreError> {
-    let mut query = models::table
-        .filter(models::org_id.eq(org.to_string()))
-        .select(ModelRow::as_select())
-        .order(models::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(r) = filter.risk_appetite {
-        query = query.filter(models::risk_appetite.eq(r.as_str()));
-    }
-    if let Some(name) = &filter.name {
-        query = query.filter(models::name.eq(name.clone()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(models::id.gt(after.clone()));
-    }
-    let rows: Vec<ModelRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ModelRow::into_model)
+    let org = org.to_string();
+    let filtered = || {
+        let mut query = models::table
+            .filter(models::org_id.eq(org.clone()))
+            .into_boxed();
+        if let Some(r) = filter.risk_appetite {
+            query = query.filter(models::risk_appetite.eq(r.as_str()));
+        }
+        if let Some(name) = &filter.name {
+            query = query.filter(models::name.eq(name.clone()));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(crate::has_tag!(models::tags, tag));
+        }
+        query
+    };
+    crate::list_page!(conn, page, models, ModelRow, models::org_id.eq(org.clone()), filtered, {
+        "name" => (models::name, String),
+        "created_at" => (models::created_at, NaiveDateTime),
+        "updated_at" => (models::updated_at, NaiveDateTime),
+    })
+    .try_map(ModelRow::into_model)
 }
 
 /// Applies `change` to the current fields. A change that alters nothing

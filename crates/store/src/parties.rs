@@ -256,30 +256,33 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Party>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = parties::table
-        .filter(parties::model_id.eq(model_id.to_string()))
-        .select(PartyRow::as_select())
-        .order(parties::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(k) = filter.kind {
-        query = query.filter(parties::kind.eq(k.as_str()));
-    }
-    if let Some(t) = filter.trust_level {
-        query = query.filter(parties::trust_level.eq(t.as_str()));
-    }
-    if let Some(z) = filter.trust_zone_id {
-        query = query.filter(parties::trust_zone_id.eq(z.to_string()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(parties::id.gt(after.clone()));
-    }
-    let rows: Vec<PartyRow> = query.load(conn)?;
-    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
-    let next_after = page.next_after.clone();
+    let m = model_id.to_string();
+    let filtered = || {
+        let mut query = parties::table
+            .filter(parties::model_id.eq(m.clone()))
+            .into_boxed();
+        if let Some(k) = filter.kind {
+            query = query.filter(parties::kind.eq(k.as_str()));
+        }
+        if let Some(t) = filter.trust_level {
+            query = query.filter(parties::trust_level.eq(t.as_str()));
+        }
+        if let Some(z) = filter.trust_zone_id {
+            query = query.filter(parties::trust_zone_id.eq(z.to_string()));
+        }
+        query
+    };
+    let page = crate::list_page!(conn, page, parties, PartyRow, parties::model_id.eq(m.clone()), filtered, {
+        "name" => (parties::name, String),
+        "kind" => (parties::kind, String),
+        "trust_level" => (parties::trust_level, String),
+        "created_at" => (parties::created_at, NaiveDateTime),
+        "updated_at" => (parties::updated_at, NaiveDateTime),
+    });
     Ok(Page {
         items: with_assets(conn, page.items)?,
-        next_after,
+        next_after: page.next_after,
+        total: page.total,
     })
 }
 

@@ -213,37 +213,39 @@ pub fn page(
     q: &RiskQuery,
     page: &PageRequest,
 ) -> Result<Page<RiskRow>, StoreError> {
-    let mut query = risk_rows::table
-        .filter(risk_rows::org_id.eq(q.org.to_string()))
-        .select(Row::as_select())
-        .into_boxed();
-    if let Some(scope) = q.model {
-        query = query.filter(risk_rows::model_id.eq(scope.model().to_string()));
-    }
-    if let Some(s) = q.severity {
-        query = query.filter(risk_rows::residual_severity.eq(s.as_str()));
-    }
-    if let Some(s) = q.at_least {
-        query = query.filter(risk_rows::residual_level.ge(level(s)));
-    }
-    if let Some(s) = q.stride {
-        query = query.filter(risk_rows::stride.eq(s.as_str()));
-    }
-    if let Some(m) = q.method {
-        query = query.filter(risk_rows::method.eq(m.as_str()));
-    }
-    for (kind, target) in [("asset", &q.asset_id), ("actor", &q.actor_id)] {
-        if let Some(target) = target {
-            query = query.filter(
-                risk_rows::threat_id.eq_any(
-                    record_links::table
-                        .filter(record_links::kind.eq(kind))
-                        .filter(record_links::target_id.eq(target.clone()))
-                        .select(record_links::owner_id),
-                ),
-            );
+    let filtered = || {
+        let mut query = risk_rows::table
+            .filter(risk_rows::org_id.eq(q.org.to_string()))
+            .into_boxed();
+        if let Some(scope) = q.model {
+            query = query.filter(risk_rows::model_id.eq(scope.model().to_string()));
         }
-    }
+        if let Some(s) = q.severity {
+            query = query.filter(risk_rows::residual_severity.eq(s.as_str()));
+        }
+        if let Some(s) = q.at_least {
+            query = query.filter(risk_rows::residual_level.ge(level(s)));
+        }
+        if let Some(s) = q.stride {
+            query = query.filter(risk_rows::stride.eq(s.as_str()));
+        }
+        if let Some(m) = q.method {
+            query = query.filter(risk_rows::method.eq(m.as_str()));
+        }
+        for (kind, target) in [("asset", &q.asset_id), ("actor", &q.actor_id)] {
+            if let Some(target) = target {
+                query = query
+                    .filter(risk_rows::threat_id.eq_any(crate::links::owners_naming(kind, target)));
+            }
+        }
+        query
+    };
+    let total: Option<i64> = if page.count {
+        Some(filtered().count().get_result(conn)?)
+    } else {
+        None
+    };
+    let mut query = filtered().select(Row::as_select());
     let after: Option<Row> = match &page.after {
         None => None,
         Some(id) => Some(
@@ -329,7 +331,9 @@ pub fn page(
         }
     }
     let rows: Vec<Row> = query.limit(page.limit + 1).load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.threat_id.clone()).try_map(Row::into_row)
+    Page::from_rows(rows, page.limit, |r| r.threat_id.clone())
+        .with_total(total)
+        .try_map(Row::into_row)
 }
 
 /// Which register rows a change can move.

@@ -145,26 +145,31 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<ThreatActor>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = threat_actors::table
-        .filter(threat_actors::model_id.eq(model_id.to_string()))
-        .select(ActorRow::as_select())
-        .order(threat_actors::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(o) = filter.origin {
-        query = query.filter(threat_actors::origin.eq(o.as_str()));
-    }
-    if let Some(c) = filter.category {
-        query = query.filter(threat_actors::category.eq(c.as_str()));
-    }
-    if let Some(i) = filter.intent {
-        query = query.filter(threat_actors::intent.eq(i.as_str()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(threat_actors::id.gt(after.clone()));
-    }
-    let rows: Vec<ActorRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ActorRow::into_actor)
+    let m = model_id.to_string();
+    let filtered = || {
+        let mut query = threat_actors::table
+            .filter(threat_actors::model_id.eq(m.clone()))
+            .into_boxed();
+        if let Some(o) = filter.origin {
+            query = query.filter(threat_actors::origin.eq(o.as_str()));
+        }
+        if let Some(c) = filter.category {
+            query = query.filter(threat_actors::category.eq(c.as_str()));
+        }
+        if let Some(i) = filter.intent {
+            query = query.filter(threat_actors::intent.eq(i.as_str()));
+        }
+        query
+    };
+    crate::list_page!(conn, page, threat_actors, ActorRow, threat_actors::model_id.eq(m.clone()), filtered, {
+        "name" => (threat_actors::name, String),
+        "origin" => (threat_actors::origin, String),
+        "category" => (threat_actors::category, String),
+        "intent" => (threat_actors::intent, String),
+        "created_at" => (threat_actors::created_at, NaiveDateTime),
+        "updated_at" => (threat_actors::updated_at, NaiveDateTime),
+    })
+    .try_map(ActorRow::into_actor)
 }
 
 /// Ids of the model's actors, for checking references from trees.

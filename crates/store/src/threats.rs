@@ -134,7 +134,8 @@ fn check_references(
         links::check(conn, model_id, &mut e, field, kind, what, &targets)?;
     }
     if let ThreatAssessment::AttackTree(t) = &f.assessment {
-        if !links::ids_in_model(conn, model_id, "tree")?.contains(&t.tree_id.to_string()) {
+        let tree = [t.tree_id.to_string()];
+        if links::present_in_model(conn, model_id, "tree", &tree)?.is_empty() {
             e.add(
                 "assessment.tree_id",
                 format!("no attack tree {} in this model", t.tree_id),
@@ -257,6 +258,10 @@ pub fn some_in_model(
 pub struct ThreatFilter {
     pub stride: Option<Stride>,
     pub method: Option<Method>,
+    /// Threats naming this asset, threat actor or interaction (ids as stored).
+    pub asset_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub interaction_id: Option<String>,
 }
 
 pub fn list(
@@ -267,27 +272,39 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Threat>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = threats::table
-        .filter(threats::model_id.eq(model_id.to_string()))
-        .select(ThreatRow::as_select())
-        .order(threats::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(s) = filter.stride {
-        query = query.filter(threats::stride.eq(s.as_str()));
-    }
-    if let Some(m) = filter.method {
-        query = query.filter(threats::method.eq(m.as_str()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(threats::id.gt(after.clone()));
-    }
-    let rows: Vec<ThreatRow> = query.load(conn)?;
-    let page = Page::from_rows(rows, page.limit, |r| r.id.clone());
-    let next_after = page.next_after.clone();
+    let m = model_id.to_string();
+    let filtered = || {
+        let mut query = threats::table
+            .filter(threats::model_id.eq(m.clone()))
+            .into_boxed();
+        if let Some(s) = filter.stride {
+            query = query.filter(threats::stride.eq(s.as_str()));
+        }
+        if let Some(method) = filter.method {
+            query = query.filter(threats::method.eq(method.as_str()));
+        }
+        for (kind, target) in [
+            ("asset", &filter.asset_id),
+            ("actor", &filter.actor_id),
+            ("interaction", &filter.interaction_id),
+        ] {
+            if let Some(target) = target {
+                query = query.filter(threats::id.eq_any(links::owners_naming(kind, target)));
+            }
+        }
+        query
+    };
+    let page = crate::list_page!(conn, page, threats, ThreatRow, threats::model_id.eq(m.clone()), filtered, {
+        "title" => (threats::title, String),
+        "stride" => (threats::stride, String),
+        "method" => (threats::method, String),
+        "created_at" => (threats::created_at, NaiveDateTime),
+        "updated_at" => (threats::updated_at, NaiveDateTime),
+    });
     Ok(Page {
         items: with_links(conn, page.items)?,
-        next_after,
+        next_after: page.next_after,
+        total: page.total,
     })
 }
 

@@ -127,17 +127,19 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<TrustZone>, StoreError> {
     ensure_visible(conn, org, model_id)?;
-    let mut query = trust_zones::table
-        .filter(trust_zones::model_id.eq(model_id.to_string()))
-        .select(ZoneRow::as_select())
-        .order(trust_zones::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(trust_zones::id.gt(after.clone()));
-    }
-    let rows: Vec<ZoneRow> = query.load(conn)?;
-    Page::from_rows(rows, page.limit, |r| r.id.clone()).try_map(ZoneRow::into_zone)
+    let m = model_id.to_string();
+    let filtered = || {
+        trust_zones::table
+            .filter(trust_zones::model_id.eq(m.clone()))
+            .into_boxed()
+    };
+    crate::list_page!(conn, page, trust_zones, ZoneRow, trust_zones::model_id.eq(m.clone()), filtered, {
+        "name" => (trust_zones::name, String),
+        "trust_rating" => (trust_zones::trust_rating, i32),
+        "created_at" => (trust_zones::created_at, NaiveDateTime),
+        "updated_at" => (trust_zones::updated_at, NaiveDateTime),
+    })
+    .try_map(ZoneRow::into_zone)
 }
 
 pub fn update(

@@ -205,8 +205,8 @@ both_backends!(lists_page_through_every_record_once, |store| {
 
     let mut seen = Vec::new();
     let mut page = PageRequest {
-        after: None,
         limit: 3,
+        ..PageRequest::default()
     };
     loop {
         let p = models::list(&mut conn, acme.org_id, &Default::default(), &page).unwrap();

@@ -18,7 +18,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::scoring::parse_threat_assessment;
@@ -64,17 +64,32 @@ fn threat_fields(input: ThreatInput) -> Result<ThreatFields, ValidationErrors> {
     })
 }
 
+sort_keys!(ThreatSort { "title", "stride", "method", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ThreatParams {
     pub stride: Option<Stride>,
     pub method: Option<Method>,
+    /// Only threats naming this asset.
+    pub asset_id: Option<uuid::Uuid>,
+    /// Only threats naming this threat actor.
+    pub actor_id: Option<uuid::Uuid>,
+    /// Only threats naming this interaction.
+    pub interaction_id: Option<uuid::Uuid>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<ThreatSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+sort_keys!(ControlSort { "name", "type", "category", "status", "effectiveness", "created_at", "updated_at" });
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +100,15 @@ pub struct ControlParams {
     #[param(rename = "type")]
     pub control_type: Option<ControlType>,
     pub category: Option<ControlCategory>,
+    /// Only controls covering this threat.
+    pub threat_id: Option<uuid::Uuid>,
+    /// Only controls naming this asset.
+    pub asset_id: Option<uuid::Uuid>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<ControlSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -138,10 +162,13 @@ pub async fn list_threats(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = ThreatFilter {
         stride: q.stride,
         method: q.method,
+        asset_id: q.asset_id.map(|i| i.to_string()),
+        actor_id: q.actor_id.map(|i| i.to_string()),
+        interaction_id: q.interaction_id.map(|i| i.to_string()),
     };
     let org = auth.org.id;
     let list = state
@@ -260,11 +287,13 @@ pub async fn list_controls(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = ControlFilter {
         status: q.status,
         control_type: q.control_type,
         category: q.category,
+        threat_id: q.threat_id.map(|i| i.to_string()),
+        asset_id: q.asset_id.map(|i| i.to_string()),
     };
     let org = auth.org.id;
     let list = state

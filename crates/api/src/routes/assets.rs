@@ -13,7 +13,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -92,6 +92,8 @@ impl ClassificationFilter {
     }
 }
 
+sort_keys!(AssetSort { "name", "kind", "in_scope", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -106,6 +108,13 @@ pub struct AssetParams {
     pub parent_id: Option<AssetId>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub trust_zone_id: Option<TrustZoneId>,
+    /// Only assets carrying this tag.
+    pub tag: Option<String>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<AssetSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -127,7 +136,7 @@ pub async fn list_assets(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = AssetFilter {
         kind: q.kind,
         classification: q.classification.map(ClassificationFilter::to_store),
@@ -135,6 +144,7 @@ pub async fn list_assets(
         owner: q.owner,
         parent_id: q.parent_id,
         trust_zone_id: q.trust_zone_id,
+        tag: q.tag,
     };
     let org = auth.org.id;
     let list = state

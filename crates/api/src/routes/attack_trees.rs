@@ -19,7 +19,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{parse_json, IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -116,10 +116,34 @@ pub async fn create_attack_tree(
     .await
 }
 
+sort_keys!(AttackTreeSort { "name", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
+pub struct TreeParams {
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<AttackTreeSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+sort_keys!(TreeNodeSort { "label", "kind" });
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NodeParams {
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<TreeNodeSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -131,17 +155,18 @@ list_type!(TreeNodeList, TreeNode);
 
 /// List the model's attack trees (without their nodes).
 #[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees", operation_id = "listAttackTrees", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ListParams),
+    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), TreeParams),
     responses((status = 200, description = "A page of trees", body = AttackTreeList)),
     security(("api_key" = [])))]
 pub async fn list_attack_trees(
     state: web::Data<AppState>,
     auth: Auth,
     model_id: web::Path<String>,
-    query: StrictQuery<ListParams>,
+    query: StrictQuery<TreeParams>,
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
-    let page = page_request(query.0.limit, query.0.cursor.as_deref())?;
+    let q = query.0;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let org = auth.org.id;
     let list = state
         .db(move |c| attack_trees::list(c, org, model, &page))
@@ -404,17 +429,18 @@ pub async fn create_node(
 
 /// List the tree's nodes (flat, by id).
 #[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes", operation_id = "listAttackTreeNodes", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), ListParams),
+    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), NodeParams),
     responses((status = 200, description = "A page of nodes", body = TreeNodeList)),
     security(("api_key" = [])))]
 pub async fn list_nodes(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(String, String)>,
-    query: StrictQuery<ListParams>,
+    query: StrictQuery<NodeParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (model, tree) = tree_ids(&path)?;
-    let page = page_request(query.0.limit, query.0.cursor.as_deref())?;
+    let q = query.0;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let org = auth.org.id;
     let list = state
         .db(move |c| attack_trees::list_nodes(c, org, model, tree, &page))

@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
-use crate::respond::{list_type, page_request};
+use crate::respond::{list_request, list_type, sort_keys};
 use crate::state::AppState;
 
 use super::resource;
@@ -19,6 +19,8 @@ use super::resource;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/audit-events").route(web::get().to(list_audit_events)));
 }
+
+sort_keys!(AuditSort { "created_at", "action", "entity_type" });
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +35,11 @@ pub struct AuditParams {
     pub entity_type: Option<String>,
     /// Only changes to this record.
     pub entity_id: Option<String>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<AuditSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -52,7 +59,7 @@ pub async fn list_audit_events(
     query: StrictQuery<AuditParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = AuditFilter {
         model_id: q.model_id,
         since: q.since.map(|t| t.naive_utc()),

@@ -18,7 +18,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -61,15 +61,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource(&format!("{m}/environment")).route(web::get().to(get_environment)));
 }
 
+sort_keys!(TrustZoneSort { "name", "trust_rating", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<TrustZoneSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+sort_keys!(PartySort { "name", "kind", "trust_level", "created_at", "updated_at" });
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -79,11 +88,18 @@ pub struct PartyParams {
     pub trust_level: Option<TrustLevel>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub trust_zone_id: Option<TrustZoneId>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<PartySort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+sort_keys!(InteractionSort { "created_at", "updated_at" });
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +108,11 @@ pub struct InteractionParams {
     pub crosses_trust_boundary: Option<bool>,
     pub authenticated: Option<bool>,
     pub encrypted: Option<bool>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<InteractionSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -153,7 +174,7 @@ pub async fn list_trust_zones(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let org = auth.org.id;
     let list = state
         .db(move |c| trust_zones::list(c, org, model, &page))
@@ -273,7 +294,7 @@ pub async fn list_parties(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = PartyFilter {
         kind: q.kind,
         trust_level: q.trust_level,
@@ -406,7 +427,7 @@ pub async fn list_interactions(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = InteractionFilter {
         crosses_trust_boundary: q.crosses_trust_boundary,
         authenticated: q.authenticated,

@@ -13,7 +13,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -56,6 +56,8 @@ pub async fn create_model(
     .await
 }
 
+sort_keys!(ModelSort { "name", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -64,6 +66,13 @@ pub struct ModelParams {
     pub risk_appetite: Option<Severity>,
     /// Only models with exactly this name.
     pub name: Option<String>,
+    /// Only models carrying this tag.
+    pub tag: Option<String>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<ModelSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -83,10 +92,11 @@ pub async fn list_models(
     query: StrictQuery<ModelParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = ModelFilter {
         risk_appetite: q.risk_appetite,
         name: q.name,
+        tag: q.tag,
     };
     let org = auth.org.id;
     let list = state

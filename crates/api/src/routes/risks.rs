@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
-use crate::respond::page_request;
+use crate::respond::list_request;
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -43,6 +43,10 @@ pub struct RiskRegister {
     /// True when records changed after the last computation; a fresh one is queued.
     pub stale: bool,
     pub computed_at: Option<DateTime<Utc>>,
+    /// With `count=true`: how many rows the filters select, across pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub total: Option<i64>,
 }
 
 /// The organisation's register rows across its models.
@@ -51,6 +55,10 @@ pub struct PortfolioRiskList {
     pub items: Vec<RiskRow>,
     /// Pass as `cursor` for the next page; `null` when this is the last.
     pub next_cursor: Option<String>,
+    /// With `count=true`: how many rows the filters select, across pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub total: Option<i64>,
 }
 
 /// How a register page is ordered; `-` sorts descending. Ties go by threat id.
@@ -115,6 +123,8 @@ pub struct RiskParams {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `true` adds `total`: how many rows the filters select.
+    pub count: Option<bool>,
 }
 
 impl RiskParams {
@@ -154,7 +164,7 @@ pub async fn get_risks(
     let model: ModelId = path_id(&model_id)?;
     let org = auth.org.id;
     let params = query.0;
-    let page = page_request(params.limit, params.cursor.as_deref())?;
+    let page = list_request(params.limit, params.cursor.as_deref(), None, params.count)?;
     let (rows, (stale, computed_at)) = state
         .db(move |c| {
             let scope = palisade_store::models::ensure_visible(c, org, model)?;
@@ -169,6 +179,7 @@ pub async fn get_risks(
         .await?;
     Ok(HttpResponse::Ok().json(RiskRegister {
         next_cursor: rows.next_after,
+        total: rows.total,
         items: rows.items,
         stale,
         computed_at,
@@ -188,12 +199,13 @@ pub async fn list_portfolio_risks(
 ) -> Result<HttpResponse, ApiError> {
     let org = auth.org.id;
     let params = query.0;
-    let page = page_request(params.limit, params.cursor.as_deref())?;
+    let page = list_request(params.limit, params.cursor.as_deref(), None, params.count)?;
     let rows = state
         .db(move |c| risks::page(c, &params.query(org, None), &page))
         .await?;
     Ok(HttpResponse::Ok().json(PortfolioRiskList {
         next_cursor: rows.next_after,
+        total: rows.total,
         items: rows.items,
     }))
 }

@@ -14,7 +14,7 @@ use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_type, page_request, versioned, Created};
+use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -69,6 +69,8 @@ pub async fn create_threat_actor(
     .await
 }
 
+sort_keys!(ThreatActorSort { "name", "origin", "category", "intent", "created_at", "updated_at" });
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -76,6 +78,11 @@ pub struct ActorParams {
     pub origin: Option<Origin>,
     pub category: Option<ActorCategory>,
     pub intent: Option<Intent>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<ThreatActorSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -97,7 +104,7 @@ pub async fn list_threat_actors(
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
     let q = query.0;
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
     let filter = ActorFilter {
         origin: q.origin,
         category: q.category,
