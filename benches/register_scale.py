@@ -42,8 +42,15 @@ class Client:
 
     def call(self, method, path, body=None):
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        r = self.conn.getresponse(); data = r.read()
+        payload = json.dumps(body) if body is not None else None
+        try:
+            self.conn.request(method, path, body=payload, headers=headers)
+            r = self.conn.getresponse(); data = r.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # An idle keep-alive connection the server closed: open another.
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            self.conn.request(method, path, body=payload, headers=headers)
+            r = self.conn.getresponse(); data = r.read()
         if r.status >= 300:
             raise SystemExit(f"{method} {path}: {r.status} {data[:300]}")
         return json.loads(data) if data else None
@@ -57,8 +64,11 @@ def in_parallel(port, key, n, make):
     out = [None] * n
     def work(k):
         c = Client(port, key)
-        for i in range(k, n, SEEDERS):
-            out[i] = make(c, i)
+        try:
+            for i in range(k, n, SEEDERS):
+                out[i] = make(c, i)
+        except BaseException as e:  # report, then let the caller fail
+            print(f"seeding thread {k}: {e!r}", file=sys.stderr, flush=True)
     threads = [threading.Thread(target=work, args=(k,)) for k in range(SEEDERS)]
     for t in threads: t.start()
     for t in threads: t.join()

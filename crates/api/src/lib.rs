@@ -7,6 +7,7 @@ pub mod extract;
 pub mod observe;
 pub mod openapi;
 mod patch;
+mod resource;
 mod respond;
 pub mod routes;
 pub mod state;

@@ -120,18 +120,29 @@ pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<TrustZone>, 
         .collect()
 }
 
+#[derive(Debug, Default, Clone)]
+pub struct TrustZoneFilter {
+    /// Zones with exactly this name.
+    pub name: Option<String>,
+}
+
 pub fn list(
     conn: &mut DbConn,
     org: OrgId,
     model_id: ModelId,
+    filter: &TrustZoneFilter,
     page: &PageRequest,
 ) -> Result<Page<TrustZone>, StoreError> {
     ensure_visible(conn, org, model_id)?;
     let m = model_id.to_string();
     let filtered = || {
-        trust_zones::table
+        let mut query = trust_zones::table
             .filter(trust_zones::model_id.eq(m.clone()))
-            .into_boxed()
+            .into_boxed();
+        if let Some(name) = &filter.name {
+            query = query.filter(trust_zones::name.eq(name.clone()));
+        }
+        query
     };
     crate::list_page!(conn, page, trust_zones, ZoneRow, trust_zones::model_id.eq(m.clone()), filtered, {
         "name" => (trust_zones::name, String),

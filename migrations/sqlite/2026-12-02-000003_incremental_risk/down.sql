@@ -1,5 +1,12 @@
 DROP TABLE risk_dirty;
 DROP INDEX risk_rows_ranked;
+DROP INDEX risk_rows_by_residual;
+DROP INDEX risk_rows_by_inherent;
+DROP INDEX risk_rows_by_projected;
+DROP INDEX risk_rows_by_title;
+DROP INDEX risk_rows_ranked_by_org;
+DROP INDEX risk_rows_by_org;
+CREATE INDEX risk_rows_by_org ON risk_rows (org_id, residual_score, threat_id);
 ALTER TABLE risk_rows ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX risk_rows_by_rank ON risk_rows (model_id, rank);
 UPDATE risk_registers SET computed_revision = 0, computed_at = NULL;

@@ -7,6 +7,18 @@ DROP INDEX risk_rows_by_rank;
 ALTER TABLE risk_rows DROP COLUMN rank;
 CREATE INDEX risk_rows_ranked
     ON risk_rows (model_id, residual_score DESC, inherent_score DESC, title, threat_id);
+-- The usual orders of a model's register and of the organisation's rows,
+-- each with the threat id that breaks ties, so a page is read off the
+-- index even where thousands of rows share a score. Ascending scores and
+-- descending titles are sorted on top of a filter instead.
+CREATE INDEX risk_rows_by_residual ON risk_rows (model_id, residual_score DESC, threat_id);
+CREATE INDEX risk_rows_by_inherent ON risk_rows (model_id, inherent_score DESC, threat_id);
+CREATE INDEX risk_rows_by_projected ON risk_rows (model_id, projected_score DESC, threat_id);
+CREATE INDEX risk_rows_by_title ON risk_rows (model_id, title, threat_id);
+DROP INDEX risk_rows_by_org;
+CREATE INDEX risk_rows_by_org ON risk_rows (org_id, residual_score DESC, threat_id);
+CREATE INDEX risk_rows_ranked_by_org
+    ON risk_rows (org_id, residual_score DESC, inherent_score DESC, title, threat_id);
 
 -- Threats whose rows are out of date, with the model revision that marked
 -- them; `*` marks the whole register. A computation clears the marks up to

@@ -13,12 +13,15 @@ pub mod assets;
 pub mod attack_trees;
 pub mod audit;
 pub mod environment;
+pub mod interactions;
 pub mod models;
 pub mod ops;
+pub mod parties;
 pub mod progress;
 pub mod risks;
 pub mod scoring;
 pub mod threat_actors;
+pub mod trust_zones;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
 pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -42,6 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     scoring::configure(cfg);
     threat_actors::configure(cfg);
     attack_trees::configure(cfg);
+    trust_zones::configure(cfg);
+    parties::configure(cfg);
+    interactions::configure(cfg);
     environment::configure(cfg);
     analysis::configure(cfg);
     risks::configure(cfg);

@@ -1,0 +1,95 @@
+//! Step 3 — interactions: who or what talks to what, over which protocol, carrying which data.
+
+use palisade_domain::environment::{Interaction, InteractionFields};
+use palisade_domain::ids::InteractionId;
+use palisade_store::interactions::InteractionFilter;
+use palisade_store::PageRequest;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::respond::{list_request, list_type, sort_keys};
+
+pub struct Interactions;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    routes(cfg);
+}
+
+model_resource!(
+    Interactions,
+    routes: routes,
+    tag: "environment",
+    collection: "/api/v1/models/{model_id}/interactions",
+    item: "/api/v1/models/{model_id}/interactions/{interaction_id}",
+    id: "interaction_id",
+    input: InteractionFields,
+    patch: InteractionFields,
+    record: Interaction,
+    list: InteractionList,
+    params: InteractionParams,
+    delete_params: NoParams,
+    create: (create_interaction, "createInteraction", "Create an interaction."),
+    list_all: (list_interactions, "listInteractions", "List the model's interactions (by id unless sorted)."),
+    get: (get_interaction, "getInteraction", "Get an interaction."),
+    update: (update_interaction, "updateInteraction", "Change an interaction (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_interaction, "deleteInteraction", "Delete an interaction."),
+);
+
+impl ModelResource for Interactions {
+    type Record = Interaction;
+    type Id = InteractionId;
+    type Input = InteractionFields;
+    type Fields = InteractionFields;
+    type Params = InteractionParams;
+    type Filter = InteractionFilter;
+    type List = InteractionList;
+    type DeleteParams = NoParams;
+    const SEGMENT: &'static str = "interactions";
+
+    fn fields(input: InteractionFields) -> Result<InteractionFields, ApiError> {
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn query(q: InteractionParams) -> Result<(PageRequest, InteractionFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((
+            page,
+            InteractionFilter {
+                crosses_trust_boundary: q.crosses_trust_boundary,
+                authenticated: q.authenticated,
+                encrypted: q.encrypted,
+            },
+        ))
+    }
+
+    fn id_of(record: &Interaction) -> InteractionId {
+        record.id
+    }
+
+    store_calls!(palisade_store::interactions);
+}
+
+sort_keys!(InteractionSort { "created_at", "updated_at" });
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InteractionParams {
+    pub crosses_trust_boundary: Option<bool>,
+    pub authenticated: Option<bool>,
+    pub encrypted: Option<bool>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<InteractionSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+list_type!(InteractionList, Interaction);

@@ -1,0 +1,115 @@
+//! Step 3 — parties: customers, employees, partners and third-party vendors.
+
+use palisade_domain::environment::{Party, PartyFields, PartyKind, TrustLevel};
+use palisade_domain::ids::{ModelId, PartyId, TrustZoneId};
+use palisade_store::parties::PartyFilter;
+use palisade_store::{Actor, DbConn, PageRequest, StoreError};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::respond::{list_request, list_type, sort_keys};
+use crate::routes::environment::DeleteParams;
+
+pub struct Parties;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    routes(cfg);
+}
+
+model_resource!(
+    Parties,
+    routes: routes,
+    tag: "environment",
+    collection: "/api/v1/models/{model_id}/parties",
+    item: "/api/v1/models/{model_id}/parties/{party_id}",
+    id: "party_id",
+    input: PartyFields,
+    patch: PartyFields,
+    record: Party,
+    list: PartyList,
+    params: PartyParams,
+    delete_params: DeleteParams,
+    create: (create_party, "createParty", "Create a party."),
+    list_all: (list_parties, "listParties", "List the model's parties (by id unless sorted)."),
+    get: (get_party, "getParty", "Get a party."),
+    update: (update_party, "updateParty", "Change a party (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_party, "deleteParty", "Delete a party; refused (409) while interactions use it unless `cascade=true`."),
+);
+
+impl ModelResource for Parties {
+    type Record = Party;
+    type Id = PartyId;
+    type Input = PartyFields;
+    type Fields = PartyFields;
+    type Params = PartyParams;
+    type Filter = PartyFilter;
+    type List = PartyList;
+    type DeleteParams = DeleteParams;
+    const SEGMENT: &'static str = "parties";
+
+    fn fields(input: PartyFields) -> Result<PartyFields, ApiError> {
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn query(q: PartyParams) -> Result<(PageRequest, PartyFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((
+            page,
+            PartyFilter {
+                kind: q.kind,
+                trust_level: q.trust_level,
+                trust_zone_id: q.trust_zone_id,
+            },
+        ))
+    }
+
+    fn id_of(record: &Party) -> PartyId {
+        record.id
+    }
+
+    store_calls!(@crud palisade_store::parties);
+
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: ModelId,
+        id: PartyId,
+        expected: Option<i64>,
+        params: DeleteParams,
+    ) -> Result<(), StoreError> {
+        palisade_store::parties::delete(
+            conn,
+            actor,
+            model,
+            id,
+            expected,
+            params.cascade.unwrap_or(false),
+        )
+    }
+}
+
+sort_keys!(PartySort { "name", "kind", "trust_level", "created_at", "updated_at" });
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PartyParams {
+    pub kind: Option<PartyKind>,
+    pub trust_level: Option<TrustLevel>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub trust_zone_id: Option<TrustZoneId>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<PartySort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+list_type!(PartyList, Party);

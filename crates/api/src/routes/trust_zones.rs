@@ -1,0 +1,87 @@
+//! Step 3 — trust zones.
+
+use palisade_domain::environment::{TrustZone, TrustZoneFields};
+use palisade_domain::ids::TrustZoneId;
+use palisade_store::trust_zones::TrustZoneFilter;
+use palisade_store::PageRequest;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::respond::{list_request, list_type, sort_keys};
+
+pub struct TrustZones;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    routes(cfg);
+}
+
+model_resource!(
+    TrustZones,
+    routes: routes,
+    tag: "environment",
+    collection: "/api/v1/models/{model_id}/trust-zones",
+    item: "/api/v1/models/{model_id}/trust-zones/{zone_id}",
+    id: "zone_id",
+    input: TrustZoneFields,
+    patch: TrustZoneFields,
+    record: TrustZone,
+    list: TrustZoneList,
+    params: TrustZoneParams,
+    delete_params: NoParams,
+    create: (create_trust_zone, "createTrustZone", "Create a trust zone."),
+    list_all: (list_trust_zones, "listTrustZones", "List the model's trust zones (by id unless sorted)."),
+    get: (get_trust_zone, "getTrustZone", "Get a trust zone."),
+    update: (update_trust_zone, "updateTrustZone", "Change a trust zone (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_trust_zone, "deleteTrustZone", "Delete a trust zone. Assets and parties in it are left in no zone."),
+);
+
+impl ModelResource for TrustZones {
+    type Record = TrustZone;
+    type Id = TrustZoneId;
+    type Input = TrustZoneFields;
+    type Fields = TrustZoneFields;
+    type Params = TrustZoneParams;
+    type Filter = TrustZoneFilter;
+    type List = TrustZoneList;
+    type DeleteParams = NoParams;
+    const SEGMENT: &'static str = "trust-zones";
+
+    fn fields(input: TrustZoneFields) -> Result<TrustZoneFields, ApiError> {
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn query(q: TrustZoneParams) -> Result<(PageRequest, TrustZoneFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((page, TrustZoneFilter { name: q.name }))
+    }
+
+    fn id_of(record: &TrustZone) -> TrustZoneId {
+        record.id
+    }
+
+    store_calls!(palisade_store::trust_zones);
+}
+
+sort_keys!(TrustZoneSort { "name", "trust_rating", "created_at", "updated_at" });
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TrustZoneParams {
+    /// Only zones with exactly this name.
+    pub name: Option<String>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<TrustZoneSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+list_type!(TrustZoneList, TrustZone);
