@@ -308,7 +308,26 @@ pub(crate) use model_resource;
 macro_rules! store_calls {
     ($store:path) => {
         store_calls!(@crud $store);
+        store_calls!(@delete $store);
+    };
+    (@crud $store:path) => {
+        store_calls!(@create_get_list $store);
 
+        fn update(
+            conn: &mut palisade_store::DbConn,
+            actor: &palisade_store::Actor,
+            model: palisade_domain::ids::ModelId,
+            id: Self::Id,
+            expected: Option<i64>,
+            doc: serde_json::Value,
+        ) -> Result<Self::Record, palisade_store::StoreError> {
+            use $store as store;
+            store::update(conn, actor, model, id, expected, |cur| {
+                Ok($crate::patch::apply(&cur.fields, doc)?)
+            })
+        }
+    };
+    (@delete $store:path) => {
         fn delete(
             conn: &mut palisade_store::DbConn,
             actor: &palisade_store::Actor,
@@ -321,7 +340,7 @@ macro_rules! store_calls {
             store::delete(conn, actor, model, id, expected)
         }
     };
-    (@crud $store:path) => {
+    (@create_get_list $store:path) => {
         fn create(
             conn: &mut palisade_store::DbConn,
             actor: &palisade_store::Actor,
@@ -353,19 +372,6 @@ macro_rules! store_calls {
             store::list(conn, org, model, filter, page)
         }
 
-        fn update(
-            conn: &mut palisade_store::DbConn,
-            actor: &palisade_store::Actor,
-            model: palisade_domain::ids::ModelId,
-            id: Self::Id,
-            expected: Option<i64>,
-            doc: serde_json::Value,
-        ) -> Result<Self::Record, palisade_store::StoreError> {
-            use $store as store;
-            store::update(conn, actor, model, id, expected, |cur| {
-                Ok($crate::patch::apply(&cur.fields, doc)?)
-            })
-        }
     };
 }
 pub(crate) use store_calls;

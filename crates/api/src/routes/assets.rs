@@ -1,72 +1,106 @@
 //! Step 1 — scope: the asset inventory and its summary.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use palisade_domain::asset::{Asset, AssetFields, AssetKind, Cia, Classification};
 use palisade_domain::ids::{AssetId, ModelId, TrustZoneId};
 use palisade_domain::scope::{self, ScopeSummary};
 use palisade_store::assets::{self, AssetFilter};
+use palisade_store::{Actor, DbConn, PageRequest, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Auth, Editor};
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
-use crate::patch;
-use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
+use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::respond::{list_request, list_type, sort_keys};
+use crate::routes::environment::DeleteParams;
 use crate::state::AppState;
 
 use super::{path_id, resource};
 
+pub struct Assets;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/models/{model_id}/assets")
-            .route(web::post().to(create_asset))
-            .route(web::get().to(list_assets)),
-    )
-    .service(
-        resource("/api/v1/models/{model_id}/assets/{asset_id}")
-            .route(web::get().to(get_asset))
-            .route(web::patch().to(update_asset))
-            .route(web::delete().to(delete_asset)),
-    )
-    .service(resource("/api/v1/models/{model_id}/scope").route(web::get().to(get_scope)));
+    routes(cfg);
+    cfg.service(resource("/api/v1/models/{model_id}/scope").route(web::get().to(get_scope)));
 }
 
-fn ids(path: &(String, String)) -> Result<(ModelId, AssetId), ApiError> {
-    Ok((path_id(&path.0)?, path_id(&path.1)?))
-}
+model_resource!(
+    Assets,
+    routes: routes,
+    tag: "scope",
+    collection: "/api/v1/models/{model_id}/assets",
+    item: "/api/v1/models/{model_id}/assets/{asset_id}",
+    id: "asset_id",
+    input: AssetFields,
+    patch: AssetPatch,
+    record: Asset,
+    list: AssetList,
+    params: AssetParams,
+    delete_params: DeleteParams,
+    create: (create_asset, "createAsset", "Add an asset to the model's inventory."),
+    list_all: (list_assets, "listAssets", "List the model's assets (by id unless sorted), filtered by field."),
+    get: (get_asset, "getAsset", "Get an asset."),
+    update: (update_asset, "updateAsset", "Change an asset (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_asset, "deleteAsset", "Delete an asset; refused (409) while other assets sit inside it or attack trees target it, and while interactions use it unless `cascade=true`."),
+);
 
-/// Add an asset to the model's inventory.
-#[utoipa::path(post, path = "/api/v1/models/{model_id}/assets", operation_id = "createAsset", tag = "scope",
-    request_body = AssetFields,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
-    responses((status = 201, description = "The asset was created", body = Asset,
-        headers(("Location" = String, description = "The asset's URL"), ("ETag" = String, description = "The asset's version")))),
-    security(("api_key" = [])))]
-pub async fn create_asset(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    model_id: web::Path<String>,
-    idempotency_key: IdempotencyKey,
-    req: HttpRequest,
-    body: JsonBody<AssetFields>,
-) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    body.value.validate()?;
-    let actor = auth.actor();
-    let fields = body.value;
-    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
-        let asset = state
-            .db(move |c| assets::create(c, &actor, model, fields))
-            .await?;
-        Created::versioned(
-            format!("/api/v1/models/{model}/assets/{}", asset.id),
-            &asset,
+impl ModelResource for Assets {
+    type Record = Asset;
+    type Id = AssetId;
+    type Input = AssetFields;
+    type Fields = AssetFields;
+    type Params = AssetParams;
+    type Filter = AssetFilter;
+    type List = AssetList;
+    type DeleteParams = DeleteParams;
+    const SEGMENT: &'static str = "assets";
+
+    fn fields(input: AssetFields) -> Result<AssetFields, ApiError> {
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn query(q: AssetParams) -> Result<(PageRequest, AssetFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((
+            page,
+            AssetFilter {
+                kind: q.kind,
+                classification: q.classification.map(ClassificationFilter::to_store),
+                in_scope: q.in_scope,
+                owner: q.owner,
+                parent_id: q.parent_id,
+                trust_zone_id: q.trust_zone_id,
+                tag: q.tag,
+            },
+        ))
+    }
+
+    fn id_of(record: &Asset) -> AssetId {
+        record.id
+    }
+
+    store_calls!(@crud palisade_store::assets);
+
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: ModelId,
+        id: AssetId,
+        expected: Option<i64>,
+        params: DeleteParams,
+    ) -> Result<(), StoreError> {
+        assets::delete(
+            conn,
+            actor,
+            model,
+            id,
+            expected,
+            params.cascade.unwrap_or(false),
         )
-    })
-    .await
+    }
 }
 
 /// A classification, or `unclassified` for assets with none.
@@ -123,54 +157,6 @@ pub struct AssetParams {
 
 list_type!(AssetList, Asset);
 
-/// List the model's assets, oldest first, filtered by field.
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/assets", operation_id = "listAssets", tag = "scope",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), AssetParams),
-    responses((status = 200, description = "A page of assets", body = AssetList)),
-    security(("api_key" = [])))]
-pub async fn list_assets(
-    state: web::Data<AppState>,
-    auth: Auth,
-    model_id: web::Path<String>,
-    query: StrictQuery<AssetParams>,
-) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    let q = query.0;
-    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
-    let filter = AssetFilter {
-        kind: q.kind,
-        classification: q.classification.map(ClassificationFilter::to_store),
-        in_scope: q.in_scope,
-        owner: q.owner,
-        parent_id: q.parent_id,
-        trust_zone_id: q.trust_zone_id,
-        tag: q.tag,
-    };
-    let org = auth.org.id;
-    let list = state
-        .db(move |c| assets::list(c, org, model, &filter, &page))
-        .await?;
-    Ok(HttpResponse::Ok().json(AssetList::from(list)))
-}
-
-/// Get an asset.
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/assets/{asset_id}", operation_id = "getAsset", tag = "scope",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("asset_id" = uuid::Uuid, Path, description = "The asset's id")),
-    responses((status = 200, description = "The asset", body = Asset,
-        headers(("ETag" = String, description = "The asset's version")))),
-    security(("api_key" = [])))]
-pub async fn get_asset(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids(&path)?;
-    let org = auth.org.id;
-    let asset = state.db(move |c| assets::get(c, org, model, id)).await?;
-    Ok(versioned(&asset))
-}
-
 /// The writable fields of an asset, all optional: a JSON merge patch.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -191,69 +177,6 @@ pub struct AssetPatch {
     tags: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
-}
-
-/// Change an asset (JSON merge patch: absent keeps, `null` clears).
-#[utoipa::path(patch, path = "/api/v1/models/{model_id}/assets/{asset_id}", operation_id = "updateAsset", tag = "scope",
-    request_body = AssetPatch,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("asset_id" = uuid::Uuid, Path, description = "The asset's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-    responses((status = 200, description = "The changed asset", body = Asset,
-        headers(("ETag" = String, description = "The asset's new version")))),
-    security(("api_key" = [])))]
-pub async fn update_asset(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String)>,
-    if_match: IfMatch,
-    body: JsonBody<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids(&path)?;
-    let actor = auth.actor();
-    let patch_doc = body.value;
-    let asset = state
-        .db(move |c| {
-            assets::update(c, &actor, model, id, if_match.0, |current| {
-                Ok(patch::apply(&current.fields, patch_doc)?)
-            })
-        })
-        .await?;
-    Ok(versioned(&asset))
-}
-
-/// Delete an asset; refused (409) while other assets sit inside it or attack
-/// trees target it, and while interactions use it unless `cascade=true`.
-#[utoipa::path(delete, path = "/api/v1/models/{model_id}/assets/{asset_id}", operation_id = "deleteAsset", tag = "scope",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("asset_id" = uuid::Uuid, Path, description = "The asset's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412"),
-           super::environment::DeleteParams),
-    responses((status = 204, description = "The asset is deleted"),
-              (status = 409, description = "Other assets sit inside this one", body = crate::error::Problem, content_type = "application/problem+json")),
-    security(("api_key" = [])))]
-pub async fn delete_asset(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String)>,
-    if_match: IfMatch,
-    query: StrictQuery<super::environment::DeleteParams>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids(&path)?;
-    let actor = auth.actor();
-    state
-        .db(move |c| {
-            assets::delete(
-                c,
-                &actor,
-                model,
-                id,
-                if_match.0,
-                query.0.cascade.unwrap_or(false),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The scope summary: in-scope assets by kind and classification, and what

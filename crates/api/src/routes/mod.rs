@@ -7,11 +7,11 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::ApiError;
 
-pub mod analysis;
 pub mod api_keys;
 pub mod assets;
 pub mod attack_trees;
 pub mod audit;
+pub mod controls;
 pub mod environment;
 pub mod interactions;
 pub mod models;
@@ -21,6 +21,7 @@ pub mod progress;
 pub mod risks;
 pub mod scoring;
 pub mod threat_actors;
+pub mod threats;
 pub mod trust_zones;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     parties::configure(cfg);
     interactions::configure(cfg);
     environment::configure(cfg);
-    analysis::configure(cfg);
+    threats::configure(cfg);
+    controls::configure(cfg);
     risks::configure(cfg);
 }

@@ -1,0 +1,140 @@
+//! Step 4 — threats: what can go wrong, against which assets, by whom, and
+//! how it is scored.
+
+use palisade_domain::ids::ThreatId;
+use palisade_domain::scoring::Method;
+use palisade_domain::threat::{Stride, Threat, ThreatFields, ThreatInput};
+use palisade_domain::ValidationErrors;
+use palisade_store::threats::ThreatFilter;
+use palisade_store::PageRequest;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::patch;
+use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::respond::{list_request, list_type, sort_keys};
+
+use super::scoring::parse_threat_assessment;
+
+pub struct Threats;
+
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    routes(cfg);
+}
+
+model_resource!(
+    Threats,
+    routes: routes,
+    tag: "analysis",
+    collection: "/api/v1/models/{model_id}/threats",
+    item: "/api/v1/models/{model_id}/threats/{threat_id}",
+    id: "threat_id",
+    input: ThreatInput,
+    patch: ThreatInput,
+    record: Threat,
+    list: ThreatList,
+    params: ThreatParams,
+    delete_params: crate::resource::NoParams,
+    create: (create_threat, "createThreat", "Create a threat."),
+    list_all: (list_threats, "listThreats", "List the model's threats (by id unless sorted)."),
+    get: (get_threat, "getThreat", "Get a threat."),
+    update: (update_threat, "updateThreat", "Change a threat (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_threat, "deleteThreat", "Delete a threat; controls that covered it stop naming it."),
+);
+
+impl ModelResource for Threats {
+    type Record = Threat;
+    type Id = ThreatId;
+    type Input = ThreatInput;
+    type Fields = ThreatFields;
+    type Params = ThreatParams;
+    type Filter = ThreatFilter;
+    type List = ThreatList;
+    type DeleteParams = crate::resource::NoParams;
+    const SEGMENT: &'static str = "threats";
+
+    fn fields(input: ThreatInput) -> Result<ThreatFields, ApiError> {
+        let fields = threat_fields(input)?;
+        fields.validate()?;
+        Ok(fields)
+    }
+
+    fn query(q: ThreatParams) -> Result<(PageRequest, ThreatFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((
+            page,
+            ThreatFilter {
+                stride: q.stride,
+                method: q.method,
+                asset_id: q.asset_id.map(|i| i.to_string()),
+                actor_id: q.actor_id.map(|i| i.to_string()),
+                interaction_id: q.interaction_id.map(|i| i.to_string()),
+            },
+        ))
+    }
+
+    fn id_of(record: &Threat) -> ThreatId {
+        record.id
+    }
+
+    store_calls!(@create_get_list palisade_store::threats);
+
+    /// The patch applies to the threat as written, so the assessment is
+    /// parsed again by its (possibly new) method.
+    fn update(
+        conn: &mut palisade_store::DbConn,
+        actor: &palisade_store::Actor,
+        model: palisade_domain::ids::ModelId,
+        id: ThreatId,
+        expected: Option<i64>,
+        doc: serde_json::Value,
+    ) -> Result<Threat, palisade_store::StoreError> {
+        palisade_store::threats::update(conn, actor, model, id, expected, |cur| {
+            Ok(threat_fields(patch::apply(&cur.fields.to_input(), doc)?)?)
+        })
+    }
+
+    store_calls!(@delete palisade_store::threats);
+}
+
+/// A threat as written, with its assessment parsed by method.
+fn threat_fields(input: ThreatInput) -> Result<ThreatFields, ValidationErrors> {
+    Ok(ThreatFields {
+        assessment: parse_threat_assessment(input.assessment)?,
+        title: input.title,
+        description: input.description,
+        stride: input.stride,
+        asset_ids: input.asset_ids,
+        actor_ids: input.actor_ids,
+        interaction_ids: input.interaction_ids,
+        attack_tree_node_ids: input.attack_tree_node_ids,
+    })
+}
+
+sort_keys!(ThreatSort { "title", "stride", "method", "created_at", "updated_at" });
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ThreatParams {
+    pub stride: Option<Stride>,
+    pub method: Option<Method>,
+    /// Only threats naming this asset.
+    pub asset_id: Option<uuid::Uuid>,
+    /// Only threats naming this threat actor.
+    pub actor_id: Option<uuid::Uuid>,
+    /// Only threats naming this interaction.
+    pub interaction_id: Option<uuid::Uuid>,
+    /// The order; ties go by id.
+    #[param(inline)]
+    pub sort: Option<ThreatSort>,
+    /// `true` adds `total`: how many records the filters select.
+    pub count: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+list_type!(ThreatList, Threat);
