@@ -6,16 +6,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use palisade_domain::asset::{Asset, AssetFields, AssetKind, Cia, CiaLevel, Classification};
 use palisade_domain::asset_tree;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::{AssetId, ModelId, OrgId};
 use palisade_domain::ValidationErrors;
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::schema::{assets, trust_zones};
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = assets, treat_none_as_null = true)]
@@ -159,37 +158,13 @@ pub fn create(
     model_id: ModelId,
     fields: AssetFields,
 ) -> Result<Asset, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let asset = Asset {
-        id: AssetId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let row = AssetRow::new(&asset)?;
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
-        check_references(conn, &asset)?;
+    versioned::create(conn, actor, model_id, fields, |conn, asset| {
+        check_references(conn, asset)?;
         diesel::insert_into(assets::table)
-            .values(&row)
+            .values(AssetRow::new(asset)?)
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "asset",
-                model_id,
-                AuditAction::Create,
-                asset.id,
-                None,
-                Some(&asset),
-            )?,
-        )
-    })?;
-    Ok(asset)
+        Ok(())
+    })
 }
 
 pub fn get(
@@ -291,30 +266,28 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&Asset) -> Result<AssetFields, StoreError>,
 ) -> Result<Asset, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                check_references(conn, updated)?;
-                let n = diesel::update(
-                    assets::table
-                        .filter(assets::id.eq(id.to_string()))
-                        .filter(assets::version.eq(current.version)),
-                )
-                .set(AssetRow::new(updated)?)
-                .execute(conn)?;
-                let reach = naming_threats(conn, model_id, id)?;
-                crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
-                Ok(n)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            check_references(conn, updated)?;
+            let n = diesel::update(
+                assets::table
+                    .filter(assets::id.eq(id.to_string()))
+                    .filter(assets::version.eq(current.version)),
+            )
+            .set(AssetRow::new(updated)?)
+            .execute(conn)?;
+            let reach = naming_threats(conn, model_id, id)?;
+            crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
+            Ok(n)
+        },
+    )
 }
 
 /// The rows a change to an asset moves: the threats naming it.
@@ -338,9 +311,8 @@ pub fn delete(
     expected_version: Option<i64>,
     cascade: bool,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
         let children: Vec<String> = assets::table
             .filter(assets::parent_id.eq(id.to_string()))
             .select(assets::id)
@@ -375,18 +347,6 @@ pub fn delete(
         crate::links::forget_targets(conn, &[id.to_string()])?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
         crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
-
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "asset",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
+        Ok(())
     })
 }

@@ -4,20 +4,19 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::ControlId;
 use palisade_domain::ids::{ModelId, OrgId};
 use palisade_domain::scoring::residual::ControlStatus;
 use palisade_domain::threat::{Control, ControlCategory, ControlFields, ControlType};
 use palisade_domain::ValidationErrors;
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::controls;
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 const LINKS: [(&str, &str, &str); 3] = [
     ("threat", "threat_ids", "threat"),
@@ -138,40 +137,16 @@ pub fn create(
     model_id: ModelId,
     fields: ControlFields,
 ) -> Result<Control, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let control = Control {
-        id: ControlId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
+    versioned::create(conn, actor, model_id, fields, |conn, control: &Control| {
         check_references(conn, model_id, &control.fields)?;
         diesel::insert_into(controls::table)
-            .values(ControlRow::new(&control))
+            .values(ControlRow::new(control))
             .execute(conn)?;
-        write_links(conn, &control)?;
+        write_links(conn, control)?;
         let reach = crate::risks::reach_of_control(conn, &model_id.to_string(), &control.fields)?;
         crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
-
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "control",
-                model_id,
-                AuditAction::Create,
-                control.id,
-                None,
-                Some(&control),
-            )?,
-        )
-    })?;
-    Ok(control)
+        Ok(())
+    })
 }
 
 pub fn get(
@@ -284,33 +259,31 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&Control) -> Result<ControlFields, StoreError>,
 ) -> Result<Control, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                check_references(conn, model_id, &updated.fields)?;
-                let n = diesel::update(
-                    controls::table
-                        .filter(controls::id.eq(id.to_string()))
-                        .filter(controls::version.eq(current.version)),
-                )
-                .set(ControlRow::new(updated))
-                .execute(conn)?;
-                write_links(conn, updated)?;
-                let m = model_id.to_string();
-                let mut reach = crate::risks::reach_of_control(conn, &m, &current.fields)?;
-                reach.extend(crate::risks::reach_of_control(conn, &m, &updated.fields)?);
-                crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
-                Ok(n)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            check_references(conn, model_id, &updated.fields)?;
+            let n = diesel::update(
+                controls::table
+                    .filter(controls::id.eq(id.to_string()))
+                    .filter(controls::version.eq(current.version)),
+            )
+            .set(ControlRow::new(updated))
+            .execute(conn)?;
+            write_links(conn, updated)?;
+            let m = model_id.to_string();
+            let mut reach = crate::risks::reach_of_control(conn, &m, &current.fields)?;
+            reach.extend(crate::risks::reach_of_control(conn, &m, &updated.fields)?);
+            crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
+            Ok(n)
+        },
+    )
 }
 
 pub fn delete(
@@ -320,25 +293,21 @@ pub fn delete(
     id: ControlId,
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        let reach = crate::risks::reach_of_control(conn, &model_id.to_string(), &current.fields)?;
-        links::forget_owner(conn, &id.to_string())?;
-        diesel::delete(controls::table.filter(controls::id.eq(id.to_string()))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
-
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "control",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        |conn, current| {
+            let reach =
+                crate::risks::reach_of_control(conn, &model_id.to_string(), &current.fields)?;
+            links::forget_owner(conn, &id.to_string())?;
+            diesel::delete(controls::table.filter(controls::id.eq(id.to_string())))
+                .execute(conn)?;
+            crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
+            Ok(())
+        },
+    )
 }

@@ -4,17 +4,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::environment::{Party, PartyFields, PartyKind, TrustLevel};
 use palisade_domain::ids::{ModelId, OrgId, PartyId, TrustZoneId};
 use palisade_domain::ValidationErrors;
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
+use crate::{parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = parties, treat_none_as_null = true)]
@@ -181,37 +180,13 @@ pub fn create(
     model_id: ModelId,
     fields: PartyFields,
 ) -> Result<Party, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let party = Party {
-        id: PartyId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
-        check_references(conn, &party)?;
+    versioned::create(conn, actor, model_id, fields, |conn, party| {
+        check_references(conn, party)?;
         diesel::insert_into(parties::table)
-            .values(PartyRow::new(&party)?)
+            .values(PartyRow::new(party)?)
             .execute(conn)?;
-        write_assets(conn, &party)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "party",
-                model_id,
-                AuditAction::Create,
-                party.id,
-                None,
-                Some(&party),
-            )?,
-        )
-    })?;
-    Ok(party)
+        write_assets(conn, party)
+    })
 }
 
 pub fn get(
@@ -294,29 +269,27 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&Party) -> Result<PartyFields, StoreError>,
 ) -> Result<Party, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                check_references(conn, updated)?;
-                let n = diesel::update(
-                    parties::table
-                        .filter(parties::id.eq(id.to_string()))
-                        .filter(parties::version.eq(current.version)),
-                )
-                .set(PartyRow::new(updated)?)
-                .execute(conn)?;
-                write_assets(conn, updated)?;
-                Ok(n)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            check_references(conn, updated)?;
+            let n = diesel::update(
+                parties::table
+                    .filter(parties::id.eq(id.to_string()))
+                    .filter(parties::version.eq(current.version)),
+            )
+            .set(PartyRow::new(updated)?)
+            .execute(conn)?;
+            write_assets(conn, updated)?;
+            Ok(n)
+        },
+    )
 }
 
 /// Refused while interactions use the party, unless `cascade` deletes them too.
@@ -328,9 +301,8 @@ pub fn delete(
     expected_version: Option<i64>,
     cascade: bool,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
         let pid = id.to_string();
         let using: Vec<String> = interactions::table
             .filter(
@@ -350,17 +322,6 @@ pub fn delete(
             cascade,
         )?;
         diesel::delete(parties::table.filter(parties::id.eq(&pid))).execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "party",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
+        Ok(())
     })
 }

@@ -2,18 +2,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::{ModelId, OrgId, ThreatActorId};
 use palisade_domain::threat_actor::{
     ActorCategory, Intent, Origin, SkillLevel, ThreatActor, ThreatActorFields,
 };
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::schema::threat_actors;
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = threat_actors, treat_none_as_null = true)]
@@ -84,35 +83,12 @@ pub fn create(
     model_id: ModelId,
     fields: ThreatActorFields,
 ) -> Result<ThreatActor, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let record = ThreatActor {
-        id: ThreatActorId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
+    versioned::create(conn, actor, model_id, fields, |conn, record| {
         diesel::insert_into(threat_actors::table)
-            .values(ActorRow::new(&record))
+            .values(ActorRow::new(record))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "threat_actor",
-                model_id,
-                AuditAction::Create,
-                record.id,
-                None,
-                Some(&record),
-            )?,
-        )
-    })?;
-    Ok(record)
+        Ok(())
+    })
 }
 
 pub fn get(
@@ -199,26 +175,24 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&ThreatActor) -> Result<ThreatActorFields, StoreError>,
 ) -> Result<ThreatActor, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                Ok(diesel::update(
-                    threat_actors::table
-                        .filter(threat_actors::id.eq(id.to_string()))
-                        .filter(threat_actors::version.eq(current.version)),
-                )
-                .set(ActorRow::new(updated))
-                .execute(conn)?)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            Ok(diesel::update(
+                threat_actors::table
+                    .filter(threat_actors::id.eq(id.to_string()))
+                    .filter(threat_actors::version.eq(current.version)),
+            )
+            .set(ActorRow::new(updated))
+            .execute(conn)?)
+        },
+    )
 }
 
 /// Deleting an actor unlinks it from attack-tree leaves (they stay).
@@ -229,9 +203,8 @@ pub fn delete(
     id: ThreatActorId,
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
         diesel::update(
             crate::schema::attack_tree_nodes::table
                 .filter(crate::schema::attack_tree_nodes::actor_id.eq(id.to_string())),
@@ -240,17 +213,6 @@ pub fn delete(
         .execute(conn)?;
         diesel::delete(threat_actors::table.filter(threat_actors::id.eq(id.to_string())))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "threat_actor",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
+        Ok(())
     })
 }

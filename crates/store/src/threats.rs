@@ -4,19 +4,18 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::{ModelId, OrgId, ThreatId};
 use palisade_domain::scoring::{Assessment, Method};
 use palisade_domain::threat::{Stride, Threat, ThreatAssessment, ThreatFields, TreeAssessment};
 use palisade_domain::ValidationErrors;
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::threats;
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 /// Link kinds, with the field and record names used in messages.
 const LINKS: [(&str, &str, &str); 4] = [
@@ -167,44 +166,16 @@ pub fn create(
     model_id: ModelId,
     fields: ThreatFields,
 ) -> Result<Threat, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let threat = Threat {
-        id: ThreatId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
+    versioned::create(conn, actor, model_id, fields, |conn, threat: &Threat| {
         check_references(conn, model_id, &threat.fields)?;
         diesel::insert_into(threats::table)
-            .values(ThreatRow::new(&threat))
+            .values(ThreatRow::new(threat))
             .execute(conn)?;
-        write_links(conn, &threat)?;
-        crate::jobs::enqueue_recompute(
-            conn,
-            actor,
-            model_id,
-            &Affected::Threats(vec![threat.id.to_string()]),
-        )?;
-
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "threat",
-                model_id,
-                AuditAction::Create,
-                threat.id,
-                None,
-                Some(&threat),
-            )?,
-        )
-    })?;
-    Ok(threat)
+        write_links(conn, threat)?;
+        let reach = Affected::Threats(vec![threat.id.to_string()]);
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
+        Ok(())
+    })
 }
 
 pub fn get(
@@ -316,35 +287,29 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&Threat) -> Result<ThreatFields, StoreError>,
 ) -> Result<Threat, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                check_references(conn, model_id, &updated.fields)?;
-                let n = diesel::update(
-                    threats::table
-                        .filter(threats::id.eq(id.to_string()))
-                        .filter(threats::version.eq(current.version)),
-                )
-                .set(ThreatRow::new(updated))
-                .execute(conn)?;
-                write_links(conn, updated)?;
-                crate::jobs::enqueue_recompute(
-                    conn,
-                    actor,
-                    model_id,
-                    &Affected::Threats(vec![id.to_string()]),
-                )?;
-                Ok(n)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            check_references(conn, model_id, &updated.fields)?;
+            let n = diesel::update(
+                threats::table
+                    .filter(threats::id.eq(id.to_string()))
+                    .filter(threats::version.eq(current.version)),
+            )
+            .set(ThreatRow::new(updated))
+            .execute(conn)?;
+            write_links(conn, updated)?;
+            let reach = Affected::Threats(vec![id.to_string()]);
+            crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
+            Ok(n)
+        },
+    )
 }
 
 /// Controls that covered the threat stop naming it.
@@ -355,31 +320,13 @@ pub fn delete(
     id: ThreatId,
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
         let tid = id.to_string();
         links::forget_owner(conn, &tid)?;
         links::forget_targets(conn, std::slice::from_ref(&tid))?;
         diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(conn)?;
-        crate::jobs::enqueue_recompute(
-            conn,
-            actor,
-            model_id,
-            &Affected::Threats(vec![tid.clone()]),
-        )?;
-
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "threat",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(vec![tid]))?;
+        Ok(())
     })
 }

@@ -2,16 +2,15 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use palisade_domain::audit::AuditAction;
 use palisade_domain::environment::{TrustZone, TrustZoneFields};
 use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::schema::trust_zones;
 use crate::scope::Scoped;
 use crate::versioned;
-use crate::{audit, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = trust_zones, treat_none_as_null = true)]
@@ -62,35 +61,12 @@ pub fn create(
     model_id: ModelId,
     fields: TrustZoneFields,
 ) -> Result<TrustZone, StoreError> {
-    fields.validate()?;
-    let now = time::utc(time::now());
-    let zone = TrustZone {
-        id: TrustZoneId::generate(),
-        model_id,
-        fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
+    versioned::create(conn, actor, model_id, fields, |conn, zone| {
         diesel::insert_into(trust_zones::table)
-            .values(ZoneRow::new(&zone))
+            .values(ZoneRow::new(zone))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "trust_zone",
-                model_id,
-                AuditAction::Create,
-                zone.id,
-                None,
-                Some(&zone),
-            )?,
-        )
-    })?;
-    Ok(zone)
+        Ok(())
+    })
 }
 
 pub fn get(
@@ -161,26 +137,24 @@ pub fn update(
     expected_version: Option<i64>,
     change_fields: impl FnOnce(&TrustZone) -> Result<TrustZoneFields, StoreError>,
 ) -> Result<TrustZone, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        versioned::update(
-            conn,
-            actor,
-            model_id,
-            current,
-            expected_version,
-            change_fields,
-            |conn, current, updated| {
-                Ok(diesel::update(
-                    trust_zones::table
-                        .filter(trust_zones::id.eq(id.to_string()))
-                        .filter(trust_zones::version.eq(current.version)),
-                )
-                .set(ZoneRow::new(updated))
-                .execute(conn)?)
-            },
-        )
-    })
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::update_loaded(
+        conn,
+        actor,
+        model_id,
+        load,
+        expected_version,
+        change_fields,
+        |conn, current, updated| {
+            Ok(diesel::update(
+                trust_zones::table
+                    .filter(trust_zones::id.eq(id.to_string()))
+                    .filter(trust_zones::version.eq(current.version)),
+            )
+            .set(ZoneRow::new(updated))
+            .execute(conn)?)
+        },
+    )
 }
 
 /// Assets and parties in the zone are left in no zone.
@@ -191,9 +165,8 @@ pub fn delete(
     id: TrustZoneId,
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
+    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
+    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
         use crate::schema::{assets, parties};
         diesel::update(assets::table.filter(assets::trust_zone_id.eq(id.to_string())))
             .set(assets::trust_zone_id.eq(None::<String>))
@@ -203,17 +176,6 @@ pub fn delete(
             .execute(conn)?;
         diesel::delete(trust_zones::table.filter(trust_zones::id.eq(id.to_string())))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "trust_zone",
-                model_id,
-                AuditAction::Delete,
-                id,
-                Some(&current),
-                None,
-            )?,
-        )
+        Ok(())
     })
 }

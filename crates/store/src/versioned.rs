@@ -1,14 +1,16 @@
-//! The shape every versioned record's update shares: check `If-Match`,
-//! apply the change, validate, skip a no-op, write guarded by the version,
-//! audit. Each store module supplies only its write.
+//! The shape every versioned record of a model shares. A create validates,
+//! checks the model is the caller's, writes and audits in one transaction;
+//! an update checks `If-Match`, applies the change, validates, skips a
+//! no-op, writes guarded by the version and audits; a delete checks the
+//! version, removes and audits. Each store module supplies only its writes.
 
 use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::ModelId;
 use palisade_domain::ValidationErrors;
 use serde::Serialize;
 
-use crate::db::DbConn;
-use crate::models::check_version;
+use crate::db::{write_tx, DbConn};
+use crate::models::{check_version, ensure_visible};
 use crate::{audit, time, Actor, StoreError};
 
 pub(crate) trait Record: Clone + Serialize {
@@ -23,10 +25,12 @@ pub(crate) trait Record: Clone + Serialize {
     fn validate(fields: &Self::Fields) -> Result<(), ValidationErrors>;
     /// The record with new fields, one version on.
     fn next(&self, fields: Self::Fields) -> Self;
+    /// A new record of the model: a fresh id, version 1.
+    fn fresh(model_id: ModelId, fields: Self::Fields) -> Self;
 }
 
 macro_rules! record {
-    ($t:ty, $fields:ty, $entity:literal, $name:literal) => {
+    ($t:ty, $fields:ty, $id:ty, $entity:literal, $name:literal) => {
         impl Record for $t {
             type Fields = $fields;
             const ENTITY: &'static str = $entity;
@@ -51,6 +55,17 @@ macro_rules! record {
                     ..self.clone()
                 }
             }
+            fn fresh(model_id: ModelId, fields: $fields) -> Self {
+                let now = time::utc(time::now());
+                Self {
+                    id: <$id>::generate(),
+                    model_id,
+                    fields,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                }
+            }
         }
     };
 }
@@ -60,17 +75,110 @@ use palisade_domain::environment::{Party, PartyFields, TrustZone, TrustZoneField
 use palisade_domain::threat::{Control, ControlFields, Threat, ThreatFields};
 use palisade_domain::threat_actor::{ThreatActor, ThreatActorFields};
 
-record!(Asset, AssetFields, "asset", "asset");
+use palisade_domain::ids::{AssetId, ControlId, PartyId, ThreatActorId, ThreatId, TrustZoneId};
+
+record!(Asset, AssetFields, AssetId, "asset", "asset");
 record!(
     ThreatActor,
     ThreatActorFields,
+    ThreatActorId,
     "threat_actor",
     "threat actor"
 );
-record!(TrustZone, TrustZoneFields, "trust_zone", "trust zone");
-record!(Party, PartyFields, "party", "party");
-record!(Threat, ThreatFields, "threat", "threat");
-record!(Control, ControlFields, "control", "control");
+record!(
+    TrustZone,
+    TrustZoneFields,
+    TrustZoneId,
+    "trust_zone",
+    "trust zone"
+);
+record!(Party, PartyFields, PartyId, "party", "party");
+record!(Threat, ThreatFields, ThreatId, "threat", "threat");
+record!(Control, ControlFields, ControlId, "control", "control");
+
+/// Creates a record of the model from `fields`: validated, then in one
+/// transaction the model checked visible, `insert` run, the creation audited.
+pub(crate) fn create<R: Record>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    fields: R::Fields,
+    insert: impl FnOnce(&mut DbConn, &R) -> Result<(), StoreError>,
+) -> Result<R, StoreError> {
+    R::validate(&fields)?;
+    let record = R::fresh(model_id, fields);
+    write_tx(conn, |conn| {
+        ensure_visible(conn, actor.org_id, model_id)?;
+        insert(conn, &record)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change::of(
+                R::ENTITY,
+                model_id,
+                AuditAction::Create,
+                record.id_string(),
+                None,
+                Some(&record),
+            )?,
+        )
+    })?;
+    Ok(record)
+}
+
+/// Changes the record `load` finds, in one transaction (see `update`).
+pub(crate) fn update_loaded<R: Record>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    load: impl FnOnce(&mut DbConn) -> Result<R, StoreError>,
+    expected_version: Option<i64>,
+    change: impl FnOnce(&R) -> Result<R::Fields, StoreError>,
+    write: impl FnOnce(&mut DbConn, &R, &R) -> Result<usize, StoreError>,
+) -> Result<R, StoreError> {
+    write_tx(conn, |conn| {
+        let current = load(conn)?;
+        update(
+            conn,
+            actor,
+            model_id,
+            current,
+            expected_version,
+            change,
+            write,
+        )
+    })
+}
+
+/// Deletes the record `load` finds, in one transaction: the version
+/// checked, `remove` run (the row and what must go or change with it), the
+/// deletion audited.
+pub(crate) fn delete<R: Record>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    load: impl FnOnce(&mut DbConn) -> Result<R, StoreError>,
+    expected_version: Option<i64>,
+    remove: impl FnOnce(&mut DbConn, &R) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    write_tx(conn, |conn| {
+        let current = load(conn)?;
+        check_version(current.version(), expected_version)?;
+        remove(conn, &current)?;
+        audit::record(
+            conn,
+            actor,
+            audit::Change::of(
+                R::ENTITY,
+                model_id,
+                AuditAction::Delete,
+                current.id_string(),
+                Some(&current),
+                None,
+            )?,
+        )
+    })
+}
 
 /// Updates `current` inside the caller's transaction. `write` stores the
 /// new record and returns how many rows its version-guarded `UPDATE`
