@@ -12,7 +12,6 @@ use palisade_domain::ValidationErrors;
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{assets, trust_zones};
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -152,6 +151,12 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
     Ok(errors.finish()?)
 }
 
+crate::model_reads!(assets, AssetRow, Asset, AssetId, finish);
+
+fn finish(_: &mut DbConn, rows: Vec<AssetRow>) -> Result<Vec<Asset>, StoreError> {
+    rows.into_iter().map(AssetRow::into_asset).collect()
+}
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -165,21 +170,6 @@ pub fn create(
             .execute(conn)?;
         Ok(())
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: AssetId,
-) -> Result<Asset, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    assets::table
-        .filter(assets::id.eq(id.to_string()))
-        .filter(assets::model_id.eq(model_id.to_string()))
-        .select(AssetRow::as_select())
-        .first(conn)?
-        .into_asset()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -241,19 +231,6 @@ pub fn list(
         "updated_at" => (assets::updated_at, NaiveDateTime),
     })
     .try_map(AssetRow::into_asset)
-}
-
-/// Every asset of a model, for summaries and checks.
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Asset>, StoreError> {
-    let model_id = scope.model();
-    assets::table
-        .filter(assets::model_id.eq(model_id.to_string()))
-        .select(AssetRow::as_select())
-        .order(assets::id.asc())
-        .load::<AssetRow>(conn)?
-        .into_iter()
-        .map(AssetRow::into_asset)
-        .collect()
 }
 
 /// Applies `change` to the current fields; a change that alters nothing

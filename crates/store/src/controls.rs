@@ -14,7 +14,6 @@ use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::controls;
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -131,6 +130,8 @@ fn with_links(conn: &mut DbConn, rows: Vec<ControlRow>) -> Result<Vec<Control>, 
         .collect()
 }
 
+crate::model_reads!(controls, ControlRow, Control, ControlId, with_links);
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -147,53 +148,6 @@ pub fn create(
         crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
         Ok(())
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: ControlId,
-) -> Result<Control, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    let row: ControlRow = controls::table
-        .filter(controls::id.eq(id.to_string()))
-        .filter(controls::model_id.eq(model_id.to_string()))
-        .select(ControlRow::as_select())
-        .first(conn)?;
-    with_links(conn, vec![row])?
-        .pop()
-        .ok_or(StoreError::NotFound)
-}
-
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Control>, StoreError> {
-    let model_id = scope.model();
-    let rows: Vec<ControlRow> = controls::table
-        .filter(controls::model_id.eq(model_id.to_string()))
-        .select(ControlRow::as_select())
-        .order(controls::id.asc())
-        .load(conn)?;
-    with_links(conn, rows)
-}
-
-/// These records of the model (ids as stored); ids of other models or of
-/// deleted records are skipped.
-pub fn some_in_model(
-    conn: &mut DbConn,
-    scope: Scoped,
-    ids: &[String],
-) -> Result<Vec<Control>, StoreError> {
-    let mut rows: Vec<ControlRow> = Vec::new();
-    for chunk in ids.chunks(500) {
-        rows.extend(
-            controls::table
-                .filter(controls::model_id.eq(scope.model().to_string()))
-                .filter(controls::id.eq_any(chunk))
-                .select(ControlRow::as_select())
-                .load::<ControlRow>(conn)?,
-        );
-    }
-    with_links(conn, rows)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -12,7 +12,7 @@ use crate::db::{write_tx, DbConn};
 use crate::risks::Affected;
 use crate::schema::{jobs, outbox, risk_registers};
 use crate::scope::Scoped;
-use crate::{parse_enum, parse_id, time, Actor, StoreError};
+use crate::{parse_enum, parse_id, per_backend, time, Actor, StoreError};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
@@ -62,19 +62,20 @@ pub fn enqueue_recompute(
     affected: &Affected,
 ) -> Result<Job, StoreError> {
     let m = model_id.to_string();
-    let bumped = diesel::update(risk_registers::table.filter(risk_registers::model_id.eq(&m)))
+    // One statement, so two first changes to a model at once both bump it
+    // (a separate update-then-insert lets both insert on PostgreSQL).
+    let first = (
+        risk_registers::model_id.eq(&m),
+        risk_registers::revision.eq(1i64),
+        risk_registers::computed_revision.eq(0i64),
+        risk_registers::rows.eq("[]"),
+    );
+    per_backend!(conn, |c| diesel::insert_into(risk_registers::table)
+        .values(first)
+        .on_conflict(risk_registers::model_id)
+        .do_update()
         .set(risk_registers::revision.eq(risk_registers::revision + 1))
-        .execute(conn)?;
-    if bumped == 0 {
-        diesel::insert_into(risk_registers::table)
-            .values((
-                risk_registers::model_id.eq(&m),
-                risk_registers::revision.eq(1i64),
-                risk_registers::computed_revision.eq(0i64),
-                risk_registers::rows.eq("[]"),
-            ))
-            .execute(conn)?;
-    }
+        .execute(c))?;
     let revision: i64 = risk_registers::table
         .filter(risk_registers::model_id.eq(&m))
         .select(risk_registers::revision)

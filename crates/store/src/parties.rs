@@ -11,7 +11,6 @@ use palisade_domain::ValidationErrors;
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
@@ -174,6 +173,8 @@ fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
     Ok(())
 }
 
+crate::model_reads!(parties, PartyRow, Party, PartyId, with_assets);
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -187,33 +188,6 @@ pub fn create(
             .execute(conn)?;
         write_assets(conn, party)
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: PartyId,
-) -> Result<Party, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    let row: PartyRow = parties::table
-        .filter(parties::id.eq(id.to_string()))
-        .filter(parties::model_id.eq(model_id.to_string()))
-        .select(PartyRow::as_select())
-        .first(conn)?;
-    with_assets(conn, vec![row])?
-        .pop()
-        .ok_or(StoreError::NotFound)
-}
-
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Party>, StoreError> {
-    let model_id = scope.model();
-    let rows: Vec<PartyRow> = parties::table
-        .filter(parties::model_id.eq(model_id.to_string()))
-        .select(PartyRow::as_select())
-        .order(parties::id.asc())
-        .load(conn)?;
-    with_assets(conn, rows)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -10,7 +10,6 @@ use palisade_domain::threat_actor::{
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::threat_actors;
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -77,6 +76,12 @@ impl ActorRow {
     }
 }
 
+crate::model_reads!(threat_actors, ActorRow, ThreatActor, ThreatActorId, finish);
+
+fn finish(_: &mut DbConn, rows: Vec<ActorRow>) -> Result<Vec<ThreatActor>, StoreError> {
+    rows.into_iter().map(ActorRow::into_actor).collect()
+}
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -89,21 +94,6 @@ pub fn create(
             .execute(conn)?;
         Ok(())
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: ThreatActorId,
-) -> Result<ThreatActor, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    threat_actors::table
-        .filter(threat_actors::id.eq(id.to_string()))
-        .filter(threat_actors::model_id.eq(model_id.to_string()))
-        .select(ActorRow::as_select())
-        .first(conn)?
-        .into_actor()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -157,14 +147,6 @@ pub(crate) fn ids_in_model(
         .filter(threat_actors::model_id.eq(model_id.to_string()))
         .select(threat_actors::id)
         .load(conn)?)
-}
-
-pub fn count_in_model(conn: &mut DbConn, scope: Scoped) -> Result<i64, StoreError> {
-    let model_id = scope.model();
-    Ok(threat_actors::table
-        .filter(threat_actors::model_id.eq(model_id.to_string()))
-        .count()
-        .get_result(conn)?)
 }
 
 pub fn update(

@@ -13,7 +13,6 @@ use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::threats;
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -160,6 +159,8 @@ fn with_links(conn: &mut DbConn, rows: Vec<ThreatRow>) -> Result<Vec<Threat>, St
         .collect()
 }
 
+crate::model_reads!(threats, ThreatRow, Threat, ThreatId, with_links);
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -176,53 +177,6 @@ pub fn create(
         crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
         Ok(())
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: ThreatId,
-) -> Result<Threat, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    let row: ThreatRow = threats::table
-        .filter(threats::id.eq(id.to_string()))
-        .filter(threats::model_id.eq(model_id.to_string()))
-        .select(ThreatRow::as_select())
-        .first(conn)?;
-    with_links(conn, vec![row])?
-        .pop()
-        .ok_or(StoreError::NotFound)
-}
-
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Threat>, StoreError> {
-    let model_id = scope.model();
-    let rows: Vec<ThreatRow> = threats::table
-        .filter(threats::model_id.eq(model_id.to_string()))
-        .select(ThreatRow::as_select())
-        .order(threats::id.asc())
-        .load(conn)?;
-    with_links(conn, rows)
-}
-
-/// These records of the model (ids as stored); ids of other models or of
-/// deleted records are skipped.
-pub fn some_in_model(
-    conn: &mut DbConn,
-    scope: Scoped,
-    ids: &[String],
-) -> Result<Vec<Threat>, StoreError> {
-    let mut rows: Vec<ThreatRow> = Vec::new();
-    for chunk in ids.chunks(500) {
-        rows.extend(
-            threats::table
-                .filter(threats::model_id.eq(scope.model().to_string()))
-                .filter(threats::id.eq_any(chunk))
-                .select(ThreatRow::as_select())
-                .load::<ThreatRow>(conn)?,
-        );
-    }
-    with_links(conn, rows)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -8,7 +8,6 @@ use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::trust_zones;
-use crate::scope::Scoped;
 use crate::versioned;
 use crate::{parse_id, time, Actor, Page, PageRequest, StoreError};
 
@@ -55,6 +54,12 @@ impl ZoneRow {
     }
 }
 
+crate::model_reads!(trust_zones, ZoneRow, TrustZone, TrustZoneId, finish);
+
+fn finish(_: &mut DbConn, rows: Vec<ZoneRow>) -> Result<Vec<TrustZone>, StoreError> {
+    rows.into_iter().map(ZoneRow::into_zone).collect()
+}
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -67,33 +72,6 @@ pub fn create(
             .execute(conn)?;
         Ok(())
     })
-}
-
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: TrustZoneId,
-) -> Result<TrustZone, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    trust_zones::table
-        .filter(trust_zones::id.eq(id.to_string()))
-        .filter(trust_zones::model_id.eq(model_id.to_string()))
-        .select(ZoneRow::as_select())
-        .first(conn)?
-        .into_zone()
-}
-
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<TrustZone>, StoreError> {
-    let model_id = scope.model();
-    trust_zones::table
-        .filter(trust_zones::model_id.eq(model_id.to_string()))
-        .select(ZoneRow::as_select())
-        .order(trust_zones::id.asc())
-        .load::<ZoneRow>(conn)?
-        .into_iter()
-        .map(ZoneRow::into_zone)
-        .collect()
 }
 
 #[derive(Debug, Default, Clone)]

@@ -221,3 +221,72 @@ pub(crate) fn update<R: Record>(
     )?;
     Ok(updated)
 }
+
+/// The reads every table of model records has: one record (a 404 unless
+/// the caller's organisation sees the model), every record of a model, and
+/// some by id. `$finish` turns rows into records (reading what they link).
+#[macro_export]
+macro_rules! model_reads {
+    ($table:ident, $row:ty, $record:ty, $id:ty, $finish:path) => {
+        pub fn get(
+            conn: &mut $crate::DbConn,
+            org: palisade_domain::ids::OrgId,
+            model_id: palisade_domain::ids::ModelId,
+            id: $id,
+        ) -> Result<$record, $crate::StoreError> {
+            $crate::models::ensure_visible(conn, org, model_id)?;
+            let row: $row = $table::table
+                .filter($table::id.eq(id.to_string()))
+                .filter($table::model_id.eq(model_id.to_string()))
+                .select(<$row>::as_select())
+                .first(conn)?;
+            $finish(conn, vec![row])?
+                .pop()
+                .ok_or($crate::StoreError::NotFound)
+        }
+
+        /// Every record of the model, by id.
+        pub fn all_in_model(
+            conn: &mut $crate::DbConn,
+            scope: $crate::Scoped,
+        ) -> Result<Vec<$record>, $crate::StoreError> {
+            let rows: Vec<$row> = $table::table
+                .filter($table::model_id.eq(scope.model().to_string()))
+                .select(<$row>::as_select())
+                .order($table::id.asc())
+                .load(conn)?;
+            $finish(conn, rows)
+        }
+
+        /// These records of the model (ids as stored); ids of other models
+        /// or of deleted records are skipped.
+        pub fn some_in_model(
+            conn: &mut $crate::DbConn,
+            scope: $crate::Scoped,
+            ids: &[String],
+        ) -> Result<Vec<$record>, $crate::StoreError> {
+            let mut rows: Vec<$row> = Vec::new();
+            for chunk in ids.chunks(500) {
+                rows.extend(
+                    $table::table
+                        .filter($table::model_id.eq(scope.model().to_string()))
+                        .filter($table::id.eq_any(chunk))
+                        .select(<$row>::as_select())
+                        .load::<$row>(conn)?,
+                );
+            }
+            $finish(conn, rows)
+        }
+
+        /// How many records the model holds.
+        pub fn count_in_model(
+            conn: &mut $crate::DbConn,
+            scope: $crate::Scoped,
+        ) -> Result<i64, $crate::StoreError> {
+            Ok($table::table
+                .filter($table::model_id.eq(scope.model().to_string()))
+                .count()
+                .get_result(conn)?)
+        }
+    };
+}

@@ -657,6 +657,35 @@ both_backends!(
     }
 );
 
+both_backends!(first_changes_to_a_model_at_once_all_succeed, |store| {
+    use palisade_store::threats;
+    let acme = actor(&store, "acme");
+    let mut conn = store.conn().unwrap();
+    for m in 0..10 {
+        let model = models::create(&mut conn, &acme, model_fields(&format!("m{m}"))).unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(3));
+        let writers: Vec<_> = (0..3)
+            .map(|i| {
+                let (store, acme, start) = (store.clone(), acme.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut conn = store.conn().unwrap();
+                    start.wait();
+                    threats::create(&mut conn, &acme, model.id, threat_fields(&format!("t{i}")))
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for w in writers {
+            assert_eq!(
+                w.join().unwrap(),
+                Ok(()),
+                "a first write to model {m} failed"
+            );
+        }
+    }
+});
+
 both_backends!(unknown_job_kinds_fail_for_good, |store| {
     use palisade_store::jobs;
     let acme = actor(&store, "acme");
