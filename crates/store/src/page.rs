@@ -156,10 +156,11 @@ macro_rules! list_page {
                         .optional()?
                         .ok_or_else($crate::page::cursor_gone)?;
                     let tie = $col.eq(v.clone()).and($table::id.gt(after.clone()));
+                    // The plain bound lets an index start at the cursor.
                     query = if descending {
-                        query.filter($col.lt(v).or(tie))
+                        query.filter($col.le(v.clone())).filter($col.lt(v).or(tie))
                     } else {
-                        query.filter($col.gt(v).or(tie))
+                        query.filter($col.ge(v.clone())).filter($col.gt(v).or(tie))
                     };
                 }
                 query = if descending {

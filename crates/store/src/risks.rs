@@ -270,10 +270,12 @@ pub fn page(
                 let tie = $col
                     .eq(v.clone())
                     .and(risk_rows::threat_id.gt(a.threat_id.clone()));
+                // The plain bound lets the index start at the cursor; the
+                // disjunction alone makes the database scan from the top.
                 query = if $descending {
-                    query.filter($col.lt(v).or(tie))
+                    query.filter($col.le(v.clone())).filter($col.lt(v).or(tie))
                 } else {
-                    query.filter($col.gt(v).or(tie))
+                    query.filter($col.ge(v.clone())).filter($col.gt(v).or(tie))
                 };
             }
             query = if $descending {
@@ -295,13 +297,15 @@ pub fn page(
                         .or(risk_rows::inherent_score
                             .eq(a.inherent_score)
                             .and(later_title));
-                query = query.filter(
-                    risk_rows::residual_score
-                        .lt(a.residual_score)
-                        .or(risk_rows::residual_score
-                            .eq(a.residual_score)
-                            .and(later_inherent)),
-                );
+                query = query
+                    .filter(risk_rows::residual_score.le(a.residual_score))
+                    .filter(
+                        risk_rows::residual_score.lt(a.residual_score).or(
+                            risk_rows::residual_score
+                                .eq(a.residual_score)
+                                .and(later_inherent),
+                        ),
+                    );
             }
             query = query.order(ranked());
         }
