@@ -661,7 +661,7 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
         .iter()
         .map(|r| Row::of(r, computation.org_id, computation.revision, now))
         .collect::<Result<Vec<_>, _>>()?;
-    write_tx(conn, |conn| {
+    let written = write_tx(conn, |conn| -> Result<bool, StoreError> {
         let updated = diesel::update(
             risk_registers::table
                 .filter(risk_registers::model_id.eq(&m))
@@ -708,5 +708,14 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
         )
         .execute(conn)?;
         Ok(true)
-    })
+    })?;
+    // A whole register rewritten leaves PostgreSQL's statistics stale until
+    // autovacuum comes by, and its planner then scans every row of the
+    // model for a page; refresh them (a sample, after the commit).
+    if written && computation.reach == Reach::Full && computation.rows.len() > FULL_AFTER {
+        if let DbConn::Pg(c) = conn {
+            diesel::sql_query("ANALYZE risk_rows").execute(c)?;
+        }
+    }
+    Ok(written)
 }

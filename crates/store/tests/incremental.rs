@@ -384,3 +384,44 @@ fn incremental_recomputation_equals_a_full_one_sqlite() {
     let db = TestDatabase::new(Backend::Sqlite);
     equal_to_a_full_recomputation(db.store());
 }
+
+/// A whole register past the fallback size is stored (and, on PostgreSQL,
+/// its statistics refreshed) like any other.
+fn a_large_full_recomputation_is_stored(store: Store) {
+    let mut conn = store.conn().unwrap();
+    let org = orgs::get_or_create(&mut conn, "acme").unwrap();
+    let actor = Actor {
+        org_id: org.id,
+        key_id: None,
+        request_id: None,
+    };
+    let world = World::new(&store, &actor, "large");
+    for n in 0..1_001 {
+        threats::create(
+            &mut conn,
+            &actor,
+            world.model,
+            world.threat_fields(n, n % 4, None, None),
+        )
+        .unwrap();
+    }
+    let scope = models::ensure_visible(&mut conn, actor.org_id, world.model).unwrap();
+    let result = risks::recompute(&mut conn, scope).unwrap();
+    assert_eq!(result["full"], true);
+    assert_eq!(result["threats"], 1_001);
+    let stored = risks::read(&mut conn, actor.org_id, world.model).unwrap();
+    assert!(!stored.stale);
+    assert_eq!(stored.rows.len(), 1_001);
+}
+
+#[test]
+fn a_large_full_recomputation_is_stored_postgres() {
+    let db = TestDatabase::new(Backend::Postgres);
+    a_large_full_recomputation_is_stored(db.store());
+}
+
+#[test]
+fn a_large_full_recomputation_is_stored_sqlite() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    a_large_full_recomputation_is_stored(db.store());
+}
