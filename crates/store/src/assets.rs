@@ -253,13 +253,7 @@ pub fn update(
         change_fields,
         |conn, current, updated| {
             check_references(conn, updated)?;
-            let n = diesel::update(
-                assets::table
-                    .filter(assets::id.eq(id.to_string()))
-                    .filter(assets::version.eq(current.version)),
-            )
-            .set(AssetRow::new(updated)?)
-            .execute(conn)?;
+            let n = crate::write_if_unchanged!(conn, assets, current, AssetRow::new(updated)?);
             let reach = naming_threats(conn, model_id, id)?;
             crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
             Ok(n)

@@ -223,13 +223,7 @@ pub fn update(
         change_fields,
         |conn, current, updated| {
             check_references(conn, model_id, &updated.fields)?;
-            let n = diesel::update(
-                controls::table
-                    .filter(controls::id.eq(id.to_string()))
-                    .filter(controls::version.eq(current.version)),
-            )
-            .set(ControlRow::new(updated))
-            .execute(conn)?;
+            let n = crate::write_if_unchanged!(conn, controls, current, ControlRow::new(updated));
             write_links(conn, updated)?;
             let m = model_id.to_string();
             let mut reach = crate::risks::reach_of_control(conn, &m, &current.fields)?;

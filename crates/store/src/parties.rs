@@ -253,13 +253,7 @@ pub fn update(
         change_fields,
         |conn, current, updated| {
             check_references(conn, updated)?;
-            let n = diesel::update(
-                parties::table
-                    .filter(parties::id.eq(id.to_string()))
-                    .filter(parties::version.eq(current.version)),
-            )
-            .set(PartyRow::new(updated)?)
-            .execute(conn)?;
+            let n = crate::write_if_unchanged!(conn, parties, current, PartyRow::new(updated)?);
             write_assets(conn, updated)?;
             Ok(n)
         },

@@ -166,13 +166,12 @@ pub fn update(
         expected_version,
         change_fields,
         |conn, current, updated| {
-            Ok(diesel::update(
-                threat_actors::table
-                    .filter(threat_actors::id.eq(id.to_string()))
-                    .filter(threat_actors::version.eq(current.version)),
-            )
-            .set(ActorRow::new(updated))
-            .execute(conn)?)
+            Ok(crate::write_if_unchanged!(
+                conn,
+                threat_actors,
+                current,
+                ActorRow::new(updated)
+            ))
         },
     )
 }

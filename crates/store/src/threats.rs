@@ -251,13 +251,7 @@ pub fn update(
         change_fields,
         |conn, current, updated| {
             check_references(conn, model_id, &updated.fields)?;
-            let n = diesel::update(
-                threats::table
-                    .filter(threats::id.eq(id.to_string()))
-                    .filter(threats::version.eq(current.version)),
-            )
-            .set(ThreatRow::new(updated))
-            .execute(conn)?;
+            let n = crate::write_if_unchanged!(conn, threats, current, ThreatRow::new(updated));
             write_links(conn, updated)?;
             let reach = Affected::Threats(vec![id.to_string()]);
             crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;

@@ -124,13 +124,12 @@ pub fn update(
         expected_version,
         change_fields,
         |conn, current, updated| {
-            Ok(diesel::update(
-                trust_zones::table
-                    .filter(trust_zones::id.eq(id.to_string()))
-                    .filter(trust_zones::version.eq(current.version)),
-            )
-            .set(ZoneRow::new(updated))
-            .execute(conn)?)
+            Ok(crate::write_if_unchanged!(
+                conn,
+                trust_zones,
+                current,
+                ZoneRow::new(updated)
+            ))
         },
     )
 }

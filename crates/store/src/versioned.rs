@@ -290,3 +290,19 @@ macro_rules! model_reads {
         }
     };
 }
+
+/// Writes `row` over the record `current` names, only if it is still at
+/// `current`'s version; evaluates to the rows touched (1, or 0 when a
+/// concurrent change won), as `update`'s `write` returns.
+#[macro_export]
+macro_rules! write_if_unchanged {
+    ($conn:expr, $table:ident, $current:expr, $row:expr) => {
+        diesel::update(
+            $table::table
+                .filter($table::id.eq($current.id.to_string()))
+                .filter($table::version.eq($current.version)),
+        )
+        .set($row)
+        .execute($conn)?
+    };
+}
