@@ -1,15 +1,16 @@
-//! One shape for a model's records. A resource declares its types and its
-//! store calls once (`ModelResource`); the five CRUD handlers are generic
-//! over it, and `model_resource!` writes their routes and OpenAPI
-//! operations from one declaration. A resource with more (attack trees,
-//! nodes) adds its own handlers beside these.
+//! One shape for every resource. A resource declares its types and its
+//! store calls once (`Resource`); the five CRUD handlers are generic over
+//! it, and `resource!` writes their routes and OpenAPI operations from one
+//! declaration. Where the records live (the organisation, a model, a tree)
+//! is the resource's `Parent`. A resource with more (attack trees: an
+//! evaluation and a diagram) adds its own handlers beside these.
 
 use std::fmt::Display;
 use std::str::FromStr;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use palisade_domain::ids::{ModelId, OrgId};
-use palisade_store::{Actor, DbConn, Page, PageRequest, StoreError};
+use palisade_store::{Actor, DbConn, PageRequest, StoreError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,61 +23,104 @@ use crate::respond::{create_once, versioned, Created, Versioned};
 use crate::routes::path_id;
 use crate::state::AppState;
 
-/// A kind of record that lives in a model, served at
-/// `/api/v1/models/{model_id}/{SEGMENT}` and `…/{SEGMENT}/{id}`.
-pub trait ModelResource: 'static {
+/// Where a resource's records live: read from the path parameters before
+/// the record's own id.
+pub trait Parent: Copy + Send + 'static {
+    fn from_path(req: &HttpRequest) -> Result<Self, ApiError>;
+    /// The URL its collections hang from.
+    fn url(&self) -> String;
+}
+
+/// A path parameter as an id; one that is not an id names nothing (404).
+pub fn path_param<T: FromStr>(req: &HttpRequest, name: &str) -> Result<T, ApiError> {
+    path_id(req.match_info().get(name).unwrap_or_default())
+}
+
+/// Records of the caller's organisation: `/api/v1/{SEGMENT}`.
+#[derive(Debug, Clone, Copy)]
+pub struct InOrg;
+
+impl Parent for InOrg {
+    fn from_path(_: &HttpRequest) -> Result<Self, ApiError> {
+        Ok(InOrg)
+    }
+    fn url(&self) -> String {
+        "/api/v1".into()
+    }
+}
+
+/// Records of a model: `/api/v1/models/{model_id}/{SEGMENT}`.
+impl Parent for ModelId {
+    fn from_path(req: &HttpRequest) -> Result<Self, ApiError> {
+        path_param(req, "model_id")
+    }
+    fn url(&self) -> String {
+        format!("/api/v1/models/{self}")
+    }
+}
+
+/// A kind of record served at `{parent}/{SEGMENT}` and `…/{SEGMENT}/{id}`.
+pub trait Resource: 'static {
+    type Parent: Parent;
     type Record: Serialize + Versioned + Send + 'static;
     type Id: FromStr + Display + Copy + Send + 'static;
     /// A create's body as sent.
     type Input: DeserializeOwned + 'static;
     /// What the store writes, judged before anything is stored.
     type Fields: Send + 'static;
+    /// An update's body, judged before the store is called: a JSON merge
+    /// patch for most, the whole new document for a replace.
+    type Change: Send + 'static;
     /// The list's query parameters: filters, sort, count, page.
     type Params: DeserializeOwned + 'static;
     /// What the list's parameters become for the store.
     type Filter: Send + 'static;
-    /// The list's response.
-    type List: From<Page<Self::Record>> + Serialize;
+    /// The list's response: a page of records (or of their summaries).
+    type List: Serialize + Send + 'static;
     /// The delete's query parameters (`NoParams` for none).
     type DeleteParams: DeserializeOwned + Send + 'static;
     const SEGMENT: &'static str;
 
     fn fields(input: Self::Input) -> Result<Self::Fields, ApiError>;
+    fn change(body: Value) -> Result<Self::Change, ApiError>;
     fn query(params: Self::Params) -> Result<(PageRequest, Self::Filter), ApiError>;
     fn id_of(record: &Self::Record) -> Self::Id;
 
+    /// `expected` is the parent's If-Match where a create changes the
+    /// parent's version (a tree's nodes); others ignore it.
     fn create(
         conn: &mut DbConn,
         actor: &Actor,
-        model: ModelId,
+        parent: Self::Parent,
+        expected: Option<i64>,
         fields: Self::Fields,
     ) -> Result<Self::Record, StoreError>;
     fn get(
         conn: &mut DbConn,
         org: OrgId,
-        model: ModelId,
+        parent: Self::Parent,
         id: Self::Id,
     ) -> Result<Self::Record, StoreError>;
     fn list(
         conn: &mut DbConn,
         org: OrgId,
-        model: ModelId,
+        parent: Self::Parent,
         filter: &Self::Filter,
         page: &PageRequest,
-    ) -> Result<Page<Self::Record>, StoreError>;
-    /// Applies a JSON merge patch, guarded by `expected` (the If-Match).
+    ) -> Result<Self::List, StoreError>;
+    /// Applies the change, guarded by `expected` (the If-Match).
     fn update(
         conn: &mut DbConn,
         actor: &Actor,
-        model: ModelId,
+        parent: Self::Parent,
         id: Self::Id,
         expected: Option<i64>,
-        patch: Value,
+        change: Self::Change,
     ) -> Result<Self::Record, StoreError>;
     fn delete(
         conn: &mut DbConn,
         actor: &Actor,
-        model: ModelId,
+        parent: Self::Parent,
         id: Self::Id,
         expected: Option<i64>,
         params: Self::DeleteParams,
@@ -89,101 +133,128 @@ pub trait ModelResource: 'static {
 #[into_params(parameter_in = Query)]
 pub struct NoParams {}
 
-fn ids<R: ModelResource>(path: &(String, String)) -> Result<(ModelId, R::Id), ApiError> {
-    Ok((path_id(&path.0)?, path_id(&path.1)?))
+fn ids<R: Resource>(req: &HttpRequest, id: &str) -> Result<(R::Parent, R::Id), ApiError> {
+    Ok((R::Parent::from_path(req)?, path_param(req, id)?))
 }
 
-pub async fn create<R: ModelResource>(
+pub async fn create<R: Resource>(
     state: web::Data<AppState>,
     Editor(auth): Editor,
-    model_id: web::Path<String>,
-    idempotency_key: IdempotencyKey,
     req: HttpRequest,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey,
     body: JsonBody<R::Input>,
 ) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
+    let parent = R::Parent::from_path(&req)?;
     let fields = R::fields(body.value)?;
     let actor = auth.actor();
     create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
         let created = state
-            .db(move |c| R::create(c, &actor, model, fields))
+            .db(move |c| R::create(c, &actor, parent, if_match.0, fields))
             .await?;
-        Created::versioned(
-            format!(
-                "/api/v1/models/{model}/{}/{}",
-                R::SEGMENT,
-                R::id_of(&created)
-            ),
-            &created,
-        )
+        let url = format!("{}/{}/{}", parent.url(), R::SEGMENT, R::id_of(&created));
+        Created::versioned(url, &created)
     })
     .await
 }
 
-pub async fn list<R: ModelResource>(
+pub async fn list<R: Resource>(
     state: web::Data<AppState>,
     auth: Auth,
-    model_id: web::Path<String>,
+    req: HttpRequest,
     query: StrictQuery<R::Params>,
 ) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
+    let parent = R::Parent::from_path(&req)?;
     let (page, filter) = R::query(query.0)?;
     let org = auth.org.id;
     let list = state
-        .db(move |c| R::list(c, org, model, &filter, &page))
+        .db(move |c| R::list(c, org, parent, &filter, &page))
         .await?;
-    Ok(HttpResponse::Ok().json(R::List::from(list)))
+    Ok(HttpResponse::Ok().json(list))
 }
 
-pub async fn get<R: ModelResource>(
+pub async fn get<R: Resource>(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    id: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids::<R>(&path)?;
+    let (parent, id) = ids::<R>(&req, id)?;
     let org = auth.org.id;
-    let found = state.db(move |c| R::get(c, org, model, id)).await?;
+    let found = state.db(move |c| R::get(c, org, parent, id)).await?;
     Ok(versioned(&found))
 }
 
-pub async fn update<R: ModelResource>(
+pub async fn update<R: Resource>(
     state: web::Data<AppState>,
     Editor(auth): Editor,
-    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    id: &'static str,
     if_match: IfMatch,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids::<R>(&path)?;
+    let (parent, id) = ids::<R>(&req, id)?;
+    let change = R::change(body.value)?;
     let actor = auth.actor();
-    let patch = body.value;
     let updated = state
-        .db(move |c| R::update(c, &actor, model, id, if_match.0, patch))
+        .db(move |c| R::update(c, &actor, parent, id, if_match.0, change))
         .await?;
     Ok(versioned(&updated))
 }
 
-pub async fn delete<R: ModelResource>(
+pub async fn delete<R: Resource>(
     state: web::Data<AppState>,
     Editor(auth): Editor,
-    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    id: &'static str,
     if_match: IfMatch,
     query: StrictQuery<R::DeleteParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (model, id) = ids::<R>(&path)?;
+    let (parent, id) = ids::<R>(&req, id)?;
     let actor = auth.actor();
     let params = query.0;
     state
-        .db(move |c| R::delete(c, &actor, model, id, if_match.0, params))
+        .db(move |c| R::delete(c, &actor, parent, id, if_match.0, params))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Declares a model resource's routes and OpenAPI operations: one handler
-/// per operation (named, documented, calling the generic one) and a
-/// `configure`. Literals are passed as token trees so the OpenAPI macro
-/// sees them as written.
-macro_rules! model_resource {
-    (
+/// Declares a resource's routes and OpenAPI operations: one handler per
+/// operation (named, documented, calling the generic one) and a routes
+/// function. The first word says where the records live (`in_org`,
+/// `in_model`, `in_tree`), which gives the path parameters before the id.
+/// Literals are passed as token trees so the OpenAPI macro sees them as
+/// written.
+macro_rules! resource {
+    (in_org $($rest:tt)*) => {
+        $crate::resource::resource!(@ops
+            parent: [],
+            create_headers: [],
+            etag: "Its version",
+            conflicts: [],
+            $($rest)*);
+    };
+    (in_model $($rest:tt)*) => {
+        $crate::resource::resource!(@ops
+            parent: [("model_id" = uuid::Uuid, Path, description = "The model's id")],
+            create_headers: [],
+            etag: "Its version",
+            conflicts: [(status = 409, description = "Other records depend on it; the message names them", body = $crate::error::Problem, content_type = "application/problem+json")],
+            $($rest)*);
+    };
+    (in_tree $($rest:tt)*) => {
+        $crate::resource::resource!(@ops
+            parent: [("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id")],
+            create_headers: [("If-Match" = Option<String>, Header, description = "The tree's ETag last seen; a stale one is refused with 412")],
+            etag: "The tree's version",
+            conflicts: [(status = 409, description = "The change would break the tree; the message says why", body = $crate::error::Problem, content_type = "application/problem+json")],
+            $($rest)*);
+    };
+    (@ops
+        parent: [$($pp:tt),*],
+        create_headers: [$($ch:tt),*],
+        etag: $etag:tt,
+        conflicts: [$($conflict:tt),*],
         $resource:ty,
         routes: $routes:ident,
         tag: $tag:tt,
@@ -199,20 +270,20 @@ macro_rules! model_resource {
         create: ($create:ident, $create_op:tt, $create_doc:tt),
         list_all: ($list_fn:ident, $list_op:tt, $list_doc:tt),
         get: ($get:ident, $get_op:tt, $get_doc:tt),
-        update: ($update:ident, $update_op:tt, $update_doc:tt),
+        update: ($method:ident, $update:ident, $update_op:tt, $update_doc:tt),
         delete: ($delete:ident, $delete_op:tt, $delete_doc:tt) $(,)?
     ) => {
         pub fn $routes(cfg: &mut actix_web::web::ServiceConfig) {
             use actix_web::web;
             cfg.service(
-                super::resource($collection)
+                $crate::routes::resource($collection)
                     .route(web::post().to($create))
                     .route(web::get().to($list_fn)),
             )
             .service(
-                super::resource($item)
+                $crate::routes::resource($item)
                     .route(web::get().to($get))
-                    .route(web::patch().to($update))
+                    .route(web::$method().to($update))
                     .route(web::delete().to($delete)),
             );
         }
@@ -220,91 +291,90 @@ macro_rules! model_resource {
         #[doc = $create_doc]
         #[utoipa::path(post, path = $collection, operation_id = $create_op, tag = $tag,
             request_body = $input,
-            params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
+            params($($pp,)* $($ch,)*
                    ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
             responses((status = 201, description = "Created", body = $record,
-                headers(("Location" = String, description = "Its URL"), ("ETag" = String, description = "Its version")))),
+                headers(("Location" = String, description = "Its URL"), ("ETag" = String, description = $etag)))),
             security(("api_key" = [])))]
         pub async fn $create(
             state: actix_web::web::Data<$crate::state::AppState>,
             editor: $crate::auth::Editor,
-            model_id: actix_web::web::Path<String>,
-            idempotency_key: $crate::extract::IdempotencyKey,
             req: actix_web::HttpRequest,
-            body: $crate::extract::JsonBody<$input>,
+            if_match: $crate::extract::IfMatch,
+            idempotency_key: $crate::extract::IdempotencyKey,
+            body: $crate::extract::JsonBody<<$resource as $crate::resource::Resource>::Input>,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            $crate::resource::create::<$resource>(state, editor, model_id, idempotency_key, req, body).await
+            $crate::resource::create::<$resource>(state, editor, req, if_match, idempotency_key, body).await
         }
 
         #[doc = $list_doc]
         #[utoipa::path(get, path = $collection, operation_id = $list_op, tag = $tag,
-            params(("model_id" = uuid::Uuid, Path, description = "The model's id"), $params),
+            params($($pp,)* $params),
             responses((status = 200, description = "A page", body = $list)),
             security(("api_key" = [])))]
         pub async fn $list_fn(
             state: actix_web::web::Data<$crate::state::AppState>,
             auth: $crate::auth::Auth,
-            model_id: actix_web::web::Path<String>,
+            req: actix_web::HttpRequest,
             query: $crate::extract::StrictQuery<$params>,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            $crate::resource::list::<$resource>(state, auth, model_id, query).await
+            $crate::resource::list::<$resource>(state, auth, req, query).await
         }
 
         #[doc = $get_doc]
         #[utoipa::path(get, path = $item, operation_id = $get_op, tag = $tag,
-            params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ($id = uuid::Uuid, Path, description = "Its id")),
-            responses((status = 200, description = "The record", body = $record, headers(("ETag" = String, description = "Its version")))),
+            params($($pp,)* ($id = uuid::Uuid, Path, description = "Its id")),
+            responses((status = 200, description = "The record", body = $record, headers(("ETag" = String, description = $etag)))),
             security(("api_key" = [])))]
         pub async fn $get(
             state: actix_web::web::Data<$crate::state::AppState>,
             auth: $crate::auth::Auth,
-            path: actix_web::web::Path<(String, String)>,
+            req: actix_web::HttpRequest,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            $crate::resource::get::<$resource>(state, auth, path).await
+            $crate::resource::get::<$resource>(state, auth, req, $id).await
         }
 
         #[doc = $update_doc]
-        #[utoipa::path(patch, path = $item, operation_id = $update_op, tag = $tag,
+        #[utoipa::path($method, path = $item, operation_id = $update_op, tag = $tag,
             request_body = $patch,
-            params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ($id = uuid::Uuid, Path, description = "Its id"),
+            params($($pp,)* ($id = uuid::Uuid, Path, description = "Its id"),
                    ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-            responses((status = 200, description = "The changed record", body = $record, headers(("ETag" = String, description = "Its new version")))),
+            responses((status = 200, description = "The changed record", body = $record, headers(("ETag" = String, description = $etag)))),
             security(("api_key" = [])))]
         pub async fn $update(
             state: actix_web::web::Data<$crate::state::AppState>,
             editor: $crate::auth::Editor,
-            path: actix_web::web::Path<(String, String)>,
+            req: actix_web::HttpRequest,
             if_match: $crate::extract::IfMatch,
             body: $crate::extract::JsonBody<serde_json::Value>,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            $crate::resource::update::<$resource>(state, editor, path, if_match, body).await
+            $crate::resource::update::<$resource>(state, editor, req, $id, if_match, body).await
         }
 
         #[doc = $delete_doc]
         #[utoipa::path(delete, path = $item, operation_id = $delete_op, tag = $tag,
-            params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ($id = uuid::Uuid, Path, description = "Its id"),
+            params($($pp,)* ($id = uuid::Uuid, Path, description = "Its id"),
                    ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412"),
                    $delete_params),
-            responses((status = 204, description = "Deleted"),
-                      (status = 409, description = "Other records depend on it; the message names them", body = $crate::error::Problem, content_type = "application/problem+json")),
+            responses((status = 204, description = "Deleted") $(, $conflict)*),
             security(("api_key" = [])))]
         pub async fn $delete(
             state: actix_web::web::Data<$crate::state::AppState>,
             editor: $crate::auth::Editor,
-            path: actix_web::web::Path<(String, String)>,
+            req: actix_web::HttpRequest,
             if_match: $crate::extract::IfMatch,
             query: $crate::extract::StrictQuery<$delete_params>,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            $crate::resource::delete::<$resource>(state, editor, path, if_match, query).await
+            $crate::resource::delete::<$resource>(state, editor, req, $id, if_match, query).await
         }
     };
 }
-pub(crate) use model_resource;
+pub(crate) use resource;
 
-/// The store calls of a resource whose store module has the usual
+/// The store calls of a model's resource whose store module has the usual
 /// signatures (`create`, `get`, `list`, `update` taking a change of the
-/// current fields, `delete`); written inside its `ModelResource` impl.
-/// Updates apply the JSON merge patch to the current fields.
+/// current fields, `delete`); written inside its `Resource` impl. Updates
+/// apply the JSON merge patch to the current fields.
 macro_rules! store_calls {
     ($store:path) => {
         store_calls!(@crud $store);
@@ -312,6 +382,7 @@ macro_rules! store_calls {
     };
     (@crud $store:path) => {
         store_calls!(@create_get_list $store);
+        store_calls!(@merge_patch);
 
         fn update(
             conn: &mut palisade_store::DbConn,
@@ -325,6 +396,13 @@ macro_rules! store_calls {
             store::update(conn, actor, model, id, expected, |cur| {
                 Ok($crate::patch::apply(&cur.fields, doc)?)
             })
+        }
+    };
+    (@merge_patch) => {
+        type Change = serde_json::Value;
+
+        fn change(body: serde_json::Value) -> Result<serde_json::Value, $crate::error::ApiError> {
+            Ok(body)
         }
     };
     (@delete $store:path) => {
@@ -341,10 +419,13 @@ macro_rules! store_calls {
         }
     };
     (@create_get_list $store:path) => {
+        type Parent = palisade_domain::ids::ModelId;
+
         fn create(
             conn: &mut palisade_store::DbConn,
             actor: &palisade_store::Actor,
             model: palisade_domain::ids::ModelId,
+            _: Option<i64>,
             fields: Self::Fields,
         ) -> Result<Self::Record, palisade_store::StoreError> {
             use $store as store;
@@ -367,11 +448,10 @@ macro_rules! store_calls {
             model: palisade_domain::ids::ModelId,
             filter: &Self::Filter,
             page: &palisade_store::PageRequest,
-        ) -> Result<palisade_store::Page<Self::Record>, palisade_store::StoreError> {
+        ) -> Result<Self::List, palisade_store::StoreError> {
             use $store as store;
-            store::list(conn, org, model, filter, page)
+            store::list(conn, org, model, filter, page).map(Into::into)
         }
-
     };
 }
 pub(crate) use store_calls;

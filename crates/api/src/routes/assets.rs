@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::resource::{resource, store_calls, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 use crate::routes::environment::DeleteParams;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/models/{model_id}/scope").route(web::get().to(get_scope)));
 }
 
-model_resource!(
+resource!(in_model
     Assets,
     routes: routes,
     tag: "scope",
@@ -42,11 +42,11 @@ model_resource!(
     create: (create_asset, "createAsset", "Add an asset to the model's inventory."),
     list_all: (list_assets, "listAssets", "List the model's assets (by id unless sorted), filtered by field."),
     get: (get_asset, "getAsset", "Get an asset."),
-    update: (update_asset, "updateAsset", "Change an asset (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_asset, "updateAsset", "Change an asset (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_asset, "deleteAsset", "Delete an asset; refused (409) while other assets sit inside it or attack trees target it, and while interactions use it unless `cascade=true`."),
 );
 
-impl ModelResource for Assets {
+impl Resource for Assets {
     type Record = Asset;
     type Id = AssetId;
     type Input = AssetFields;

@@ -5,64 +5,266 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use palisade_domain::diagram::{DiagramFormat, Drawing};
-use palisade_domain::ids::{AttackTreeId, ModelId, NodeId};
+use palisade_domain::ids::{AttackTreeId, ModelId, NodeId, OrgId};
 use palisade_domain::risk::{evaluate_defended, Stage, TreeForRisk};
 use palisade_domain::scoring::attack_tree::{NodeValues, Tree};
 use palisade_domain::scoring::residual::ControlStatus;
 use palisade_domain::tree::{AttackTree, AttackTreeInput, AttackTreeSummary, NodeFields, TreeNode};
-use palisade_store::attack_trees;
+use palisade_store::{attack_trees, Actor, DbConn, PageRequest, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Auth, Editor};
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{parse_json, IdempotencyKey, IfMatch, JsonBody, StrictQuery};
+use crate::extract::{parse_json, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
+use crate::resource::{path_param, resource, NoParams, Parent, Resource};
+use crate::respond::{list_request, list_type, sort_keys};
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::resource;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let base = "/api/v1/models/{model_id}/attack-trees";
-    cfg.service(
-        resource(base)
-            .route(web::post().to(create_attack_tree))
-            .route(web::get().to(list_attack_trees)),
-    )
-    .service(
-        resource(&format!("{base}/{{tree_id}}"))
-            .route(web::get().to(get_attack_tree))
-            .route(web::put().to(replace_attack_tree))
-            .route(web::delete().to(delete_attack_tree)),
-    )
-    .service(
-        resource(&format!("{base}/{{tree_id}}/evaluation"))
-            .route(web::get().to(evaluate_attack_tree)),
-    )
-    .service(
-        resource(&format!("{base}/{{tree_id}}/diagram")).route(web::get().to(draw_attack_tree)),
-    )
-    .service(
-        resource(&format!("{base}/{{tree_id}}/nodes"))
-            .route(web::post().to(create_node))
-            .route(web::get().to(list_nodes)),
-    )
-    .service(
-        resource(&format!("{base}/{{tree_id}}/nodes/{{node_id}}"))
-            .route(web::get().to(get_node))
-            .route(web::patch().to(update_node))
-            .route(web::delete().to(delete_node)),
-    );
+    tree_routes(cfg);
+    node_routes(cfg);
+    let item = "/api/v1/models/{model_id}/attack-trees/{tree_id}";
+    cfg.service(resource(&format!("{item}/evaluation")).route(web::get().to(evaluate_attack_tree)))
+        .service(resource(&format!("{item}/diagram")).route(web::get().to(draw_attack_tree)));
+}
+
+pub struct AttackTrees;
+
+resource!(in_model
+    AttackTrees,
+    routes: tree_routes,
+    tag: "threats",
+    collection: "/api/v1/models/{model_id}/attack-trees",
+    item: "/api/v1/models/{model_id}/attack-trees/{tree_id}",
+    id: "tree_id",
+    input: AttackTreeInput,
+    patch: AttackTreeInput,
+    record: AttackTree,
+    list: AttackTreeList,
+    params: TreeParams,
+    delete_params: NoParams,
+    create: (create_attack_tree, "createAttackTree", "Create an attack tree from its nested form, validated whole before anything is written."),
+    list_all: (list_attack_trees, "listAttackTrees", "List the model's attack trees (without their nodes; by id unless sorted)."),
+    get: (get_attack_tree, "getAttackTree", "Get an attack tree in its nested form."),
+    update: (put, replace_attack_tree, "replaceAttackTree", "Replace a tree whole. Nodes sent with their `id` keep it; sending back what GET returned changes nothing."),
+    delete: (delete_attack_tree, "deleteAttackTree", "Delete a tree and all its nodes; refused (409) while threats are assessed with it."),
+);
+
+impl Resource for AttackTrees {
+    type Parent = ModelId;
+    type Record = AttackTree;
+    type Id = AttackTreeId;
+    type Input = Value;
+    type Fields = AttackTreeInput;
+    type Change = AttackTreeInput;
+    type Params = TreeParams;
+    type Filter = ();
+    type List = AttackTreeList;
+    type DeleteParams = NoParams;
+    const SEGMENT: &'static str = "attack-trees";
+
+    fn fields(body: Value) -> Result<AttackTreeInput, ApiError> {
+        tree_input(body)
+    }
+
+    fn change(body: Value) -> Result<AttackTreeInput, ApiError> {
+        tree_input(body)
+    }
+
+    fn query(q: TreeParams) -> Result<(PageRequest, ()), ApiError> {
+        Ok((
+            list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?,
+            (),
+        ))
+    }
+
+    fn id_of(record: &AttackTree) -> AttackTreeId {
+        record.id
+    }
+
+    fn create(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: ModelId,
+        _: Option<i64>,
+        input: AttackTreeInput,
+    ) -> Result<AttackTree, StoreError> {
+        attack_trees::create(conn, actor, model, &input)
+    }
+
+    fn get(
+        conn: &mut DbConn,
+        org: OrgId,
+        model: ModelId,
+        id: AttackTreeId,
+    ) -> Result<AttackTree, StoreError> {
+        attack_trees::get(conn, org, model, id)
+    }
+
+    fn list(
+        conn: &mut DbConn,
+        org: OrgId,
+        model: ModelId,
+        _: &(),
+        page: &PageRequest,
+    ) -> Result<AttackTreeList, StoreError> {
+        attack_trees::list(conn, org, model, page).map(AttackTreeList::from)
+    }
+
+    fn update(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: ModelId,
+        id: AttackTreeId,
+        expected: Option<i64>,
+        input: AttackTreeInput,
+    ) -> Result<AttackTree, StoreError> {
+        attack_trees::replace(conn, actor, model, id, expected, &input)
+    }
+
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: ModelId,
+        id: AttackTreeId,
+        expected: Option<i64>,
+        _: NoParams,
+    ) -> Result<(), StoreError> {
+        attack_trees::delete(conn, actor, model, id, expected)
+    }
+}
+
+/// The nodes of a tree live under it: edits change the tree's version.
+#[derive(Debug, Clone, Copy)]
+pub struct InTree {
+    model: ModelId,
+    tree: AttackTreeId,
+}
+
+impl Parent for InTree {
+    fn from_path(req: &HttpRequest) -> Result<Self, ApiError> {
+        Ok(InTree {
+            model: path_param(req, "model_id")?,
+            tree: path_param(req, "tree_id")?,
+        })
+    }
+    fn url(&self) -> String {
+        format!("/api/v1/models/{}/attack-trees/{}", self.model, self.tree)
+    }
+}
+
+pub struct TreeNodes;
+
+resource!(in_tree
+    TreeNodes,
+    routes: node_routes,
+    tag: "threats",
+    collection: "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes",
+    item: "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes/{node_id}",
+    id: "node_id",
+    input: NodeFields,
+    patch: NodeFields,
+    record: TreeNode,
+    list: TreeNodeList,
+    params: NodeParams,
+    delete_params: NoParams,
+    create: (create_node, "createAttackTreeNode", "Add one node under a node of the tree."),
+    list_all: (list_nodes, "listAttackTreeNodes", "List the tree's nodes (flat, by id unless sorted)."),
+    get: (get_node, "getAttackTreeNode", "Get one node."),
+    update: (patch, update_node, "updateAttackTreeNode", "Change a node (JSON merge patch); a new `parent_id` moves its subtree."),
+    delete: (delete_node, "deleteAttackTreeNode", "Delete a node and its subtree; the root goes only with its tree (409)."),
+);
+
+impl Resource for TreeNodes {
+    type Parent = InTree;
+    type Record = TreeNode;
+    type Id = NodeId;
+    type Input = NodeFields;
+    type Fields = NodeFields;
+    type Change = Value;
+    type Params = NodeParams;
+    type Filter = ();
+    type List = TreeNodeList;
+    type DeleteParams = NoParams;
+    const SEGMENT: &'static str = "nodes";
+
+    fn fields(input: NodeFields) -> Result<NodeFields, ApiError> {
+        Ok(input)
+    }
+
+    fn change(body: Value) -> Result<Value, ApiError> {
+        Ok(body)
+    }
+
+    fn query(q: NodeParams) -> Result<(PageRequest, ()), ApiError> {
+        Ok((
+            list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?,
+            (),
+        ))
+    }
+
+    fn id_of(record: &TreeNode) -> NodeId {
+        record.id
+    }
+
+    fn create(
+        conn: &mut DbConn,
+        actor: &Actor,
+        at: InTree,
+        expected: Option<i64>,
+        fields: NodeFields,
+    ) -> Result<TreeNode, StoreError> {
+        attack_trees::add_node(conn, actor, at.model, at.tree, expected, &fields)
+    }
+
+    fn get(conn: &mut DbConn, org: OrgId, at: InTree, id: NodeId) -> Result<TreeNode, StoreError> {
+        attack_trees::get_node(conn, org, at.model, at.tree, id)
+    }
+
+    fn list(
+        conn: &mut DbConn,
+        org: OrgId,
+        at: InTree,
+        _: &(),
+        page: &PageRequest,
+    ) -> Result<TreeNodeList, StoreError> {
+        attack_trees::list_nodes(conn, org, at.model, at.tree, page).map(TreeNodeList::from)
+    }
+
+    fn update(
+        conn: &mut DbConn,
+        actor: &Actor,
+        at: InTree,
+        id: NodeId,
+        expected: Option<i64>,
+        doc: Value,
+    ) -> Result<TreeNode, StoreError> {
+        // The change may be retried on a concurrent edit: it is applied to
+        // each current state afresh.
+        attack_trees::update_node(conn, actor, at.model, at.tree, id, expected, |cur| {
+            Ok(patch::apply(cur, doc.clone())?)
+        })
+    }
+
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        at: InTree,
+        id: NodeId,
+        expected: Option<i64>,
+        _: NoParams,
+    ) -> Result<(), StoreError> {
+        attack_trees::delete_node(conn, actor, at.model, at.tree, id, expected)
+    }
 }
 
 fn tree_ids(path: &(String, String)) -> Result<(ModelId, AttackTreeId), ApiError> {
-    Ok((path_id(&path.0)?, path_id(&path.1)?))
-}
-
-fn node_ids(path: &(String, String, String)) -> Result<(ModelId, AttackTreeId, NodeId), ApiError> {
-    Ok((path_id(&path.0)?, path_id(&path.1)?, path_id(&path.2)?))
+    Ok((super::path_id(&path.0)?, super::path_id(&path.1)?))
 }
 
 /// A tree document; the read-only fields a GET returns are accepted and
@@ -83,37 +285,6 @@ fn tree_input(body: Value) -> Result<AttackTreeInput, ApiError> {
     }
     let bytes = serde_json::to_vec(&fields).map_err(|e| ApiError::Internal(e.to_string()))?;
     parse_json(&bytes)
-}
-
-/// Create an attack tree from its nested form, validated whole before anything is written.
-#[utoipa::path(post, path = "/api/v1/models/{model_id}/attack-trees", operation_id = "createAttackTree", tag = "threats",
-    request_body = AttackTreeInput,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
-    responses((status = 201, description = "The tree, with an id on every node", body = AttackTree,
-        headers(("Location" = String, description = "The tree's URL"), ("ETag" = String, description = "The tree's version")))),
-    security(("api_key" = [])))]
-pub async fn create_attack_tree(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    model_id: web::Path<String>,
-    idempotency_key: IdempotencyKey,
-    req: HttpRequest,
-    body: JsonBody<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    let input = tree_input(body.value)?;
-    let actor = auth.actor();
-    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
-        let tree = state
-            .db(move |c| attack_trees::create(c, &actor, model, &input))
-            .await?;
-        Created::versioned(
-            format!("/api/v1/models/{model}/attack-trees/{}", tree.id),
-            &tree,
-        )
-    })
-    .await
 }
 
 sort_keys!(AttackTreeSort { "name", "created_at", "updated_at" });
@@ -152,89 +323,6 @@ pub struct NodeParams {
 
 list_type!(AttackTreeList, AttackTreeSummary);
 list_type!(TreeNodeList, TreeNode);
-
-/// List the model's attack trees (without their nodes).
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees", operation_id = "listAttackTrees", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), TreeParams),
-    responses((status = 200, description = "A page of trees", body = AttackTreeList)),
-    security(("api_key" = [])))]
-pub async fn list_attack_trees(
-    state: web::Data<AppState>,
-    auth: Auth,
-    model_id: web::Path<String>,
-    query: StrictQuery<TreeParams>,
-) -> Result<HttpResponse, ApiError> {
-    let model: ModelId = path_id(&model_id)?;
-    let q = query.0;
-    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
-    let org = auth.org.id;
-    let list = state
-        .db(move |c| attack_trees::list(c, org, model, &page))
-        .await?;
-    Ok(HttpResponse::Ok().json(AttackTreeList::from(list)))
-}
-
-/// Get an attack tree in its nested form.
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}", operation_id = "getAttackTree", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id")),
-    responses((status = 200, description = "The tree", body = AttackTree, headers(("ETag" = String, description = "The tree's version")))),
-    security(("api_key" = [])))]
-pub async fn get_attack_tree(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = tree_ids(&path)?;
-    let org = auth.org.id;
-    let tree = state
-        .db(move |c| attack_trees::get(c, org, model, id))
-        .await?;
-    Ok(versioned(&tree))
-}
-
-/// Replace a tree whole. Nodes sent with their `id` keep it; sending back
-/// what GET returned changes nothing.
-#[utoipa::path(put, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}", operation_id = "replaceAttackTree", tag = "threats",
-    request_body = AttackTreeInput,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-    responses((status = 200, description = "The tree as stored", body = AttackTree, headers(("ETag" = String, description = "The tree's version")))),
-    security(("api_key" = [])))]
-pub async fn replace_attack_tree(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String)>,
-    if_match: IfMatch,
-    body: JsonBody<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = tree_ids(&path)?;
-    let input = tree_input(body.value)?;
-    let actor = auth.actor();
-    let tree = state
-        .db(move |c| attack_trees::replace(c, &actor, model, id, if_match.0, &input))
-        .await?;
-    Ok(versioned(&tree))
-}
-
-/// Delete a tree and all its nodes.
-#[utoipa::path(delete, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}", operation_id = "deleteAttackTree", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-    responses((status = 204, description = "The tree is deleted")),
-    security(("api_key" = [])))]
-pub async fn delete_attack_tree(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String)>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let (model, id) = tree_ids(&path)?;
-    let actor = auth.actor();
-    state
-        .db(move |c| attack_trees::delete(c, &actor, model, id, if_match.0))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
 
 /// Every domain at the root and at each node (by id), the two attack paths, and whether sharing was evaluated exactly.
 #[derive(Serialize, ToSchema)]
@@ -389,126 +477,4 @@ pub async fn draw_attack_tree(
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
         .body(body))
-}
-
-/// Add one node under a node of the tree.
-#[utoipa::path(post, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes", operation_id = "createAttackTreeNode", tag = "threats",
-    request_body = NodeFields,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"),
-           ("If-Match" = Option<String>, Header, description = "The tree's ETag last seen"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
-    responses((status = 201, description = "The node", body = TreeNode,
-        headers(("Location" = String, description = "The node's URL"), ("ETag" = String, description = "The tree's new version")))),
-    security(("api_key" = [])))]
-pub async fn create_node(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String)>,
-    if_match: IfMatch,
-    idempotency_key: IdempotencyKey,
-    req: HttpRequest,
-    body: JsonBody<NodeFields>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, tree) = tree_ids(&path)?;
-    let actor = auth.actor();
-    let fields = body.value;
-    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
-        let node = state
-            .db(move |c| attack_trees::add_node(c, &actor, model, tree, if_match.0, &fields))
-            .await?;
-        Created::versioned(
-            format!(
-                "/api/v1/models/{model}/attack-trees/{tree}/nodes/{}",
-                node.id
-            ),
-            &node,
-        )
-    })
-    .await
-}
-
-/// List the tree's nodes (flat, by id).
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes", operation_id = "listAttackTreeNodes", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), NodeParams),
-    responses((status = 200, description = "A page of nodes", body = TreeNodeList)),
-    security(("api_key" = [])))]
-pub async fn list_nodes(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, String)>,
-    query: StrictQuery<NodeParams>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, tree) = tree_ids(&path)?;
-    let q = query.0;
-    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
-    let org = auth.org.id;
-    let list = state
-        .db(move |c| attack_trees::list_nodes(c, org, model, tree, &page))
-        .await?;
-    Ok(HttpResponse::Ok().json(TreeNodeList::from(list)))
-}
-
-/// Get one node.
-#[utoipa::path(get, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes/{node_id}", operation_id = "getAttackTreeNode", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), ("node_id" = uuid::Uuid, Path, description = "The node's id")),
-    responses((status = 200, description = "The node", body = TreeNode, headers(("ETag" = String, description = "The tree's version")))),
-    security(("api_key" = [])))]
-pub async fn get_node(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, tree, node) = node_ids(&path)?;
-    let org = auth.org.id;
-    let found = state
-        .db(move |c| attack_trees::get_node(c, org, model, tree, node))
-        .await?;
-    Ok(versioned(&found))
-}
-
-/// Change a node (JSON merge patch); a new `parent_id` moves its subtree.
-#[utoipa::path(patch, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes/{node_id}", operation_id = "updateAttackTreeNode", tag = "threats",
-    request_body = NodeFields,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), ("node_id" = uuid::Uuid, Path, description = "The node's id"),
-           ("If-Match" = Option<String>, Header, description = "The tree's ETag last seen")),
-    responses((status = 200, description = "The node", body = TreeNode, headers(("ETag" = String, description = "The tree's new version")))),
-    security(("api_key" = [])))]
-pub async fn update_node(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String, String)>,
-    if_match: IfMatch,
-    body: JsonBody<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let (model, tree, node) = node_ids(&path)?;
-    let actor = auth.actor();
-    let doc = body.value;
-    let updated = state
-        .db(move |c| {
-            attack_trees::update_node(c, &actor, model, tree, node, if_match.0, |cur| {
-                Ok(patch::apply(cur, doc.clone())?)
-            })
-        })
-        .await?;
-    Ok(versioned(&updated))
-}
-
-/// Delete a node and its subtree.
-#[utoipa::path(delete, path = "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes/{node_id}", operation_id = "deleteAttackTreeNode", tag = "threats",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ("tree_id" = uuid::Uuid, Path, description = "The tree's id"), ("node_id" = uuid::Uuid, Path, description = "The node's id"),
-           ("If-Match" = Option<String>, Header, description = "The tree's ETag last seen")),
-    responses((status = 204, description = "The node and everything under it are deleted")),
-    security(("api_key" = [])))]
-pub async fn delete_node(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    path: web::Path<(String, String, String)>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let (model, tree, node) = node_ids(&path)?;
-    let actor = auth.actor();
-    state
-        .db(move |c| attack_trees::delete_node(c, &actor, model, tree, node, if_match.0))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }

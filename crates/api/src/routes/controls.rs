@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::resource::{resource, store_calls, NoParams, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 
 pub struct Controls;
@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     Controls,
     routes: routes,
     tag: "analysis",
@@ -35,11 +35,11 @@ model_resource!(
     create: (create_control, "createControl", "Create a control."),
     list_all: (list_controls, "listControls", "List the model's controls (by id unless sorted)."),
     get: (get_control, "getControl", "Get a control."),
-    update: (update_control, "updateControl", "Change a control (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_control, "updateControl", "Change a control (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_control, "deleteControl", "Delete a control."),
 );
 
-impl ModelResource for Controls {
+impl Resource for Controls {
     type Record = Control;
     type Id = ControlId;
     type Input = ControlFields;

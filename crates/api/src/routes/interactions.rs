@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::resource::{resource, store_calls, NoParams, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 
 pub struct Interactions;
@@ -17,7 +17,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     Interactions,
     routes: routes,
     tag: "environment",
@@ -33,11 +33,11 @@ model_resource!(
     create: (create_interaction, "createInteraction", "Create an interaction."),
     list_all: (list_interactions, "listInteractions", "List the model's interactions (by id unless sorted)."),
     get: (get_interaction, "getInteraction", "Get an interaction."),
-    update: (update_interaction, "updateInteraction", "Change an interaction (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_interaction, "updateInteraction", "Change an interaction (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_interaction, "deleteInteraction", "Delete an interaction."),
 );
 
-impl ModelResource for Interactions {
+impl Resource for Interactions {
     type Record = Interaction;
     type Id = InteractionId;
     type Input = InteractionFields;

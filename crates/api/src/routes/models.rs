@@ -1,59 +1,127 @@
-//! Threat models.
+//! Threat models: the organisation's records that hold all the others.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use palisade_domain::ids::ModelId;
+use palisade_domain::ids::{ModelId, OrgId};
 use palisade_domain::model::{Model, ModelFields};
 use palisade_domain::severity::Severity;
 use palisade_store::models::{self, ModelFilter};
+use palisade_store::{Actor, DbConn, PageRequest, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Auth, Editor};
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::patch;
-use crate::respond::{create_once, list_request, list_type, sort_keys, versioned, Created};
-use crate::state::AppState;
+use crate::resource::{resource, store_calls, InOrg, NoParams, Resource};
+use crate::respond::{list_request, list_type, sort_keys};
 
-use super::{path_id, resource};
+pub struct Models;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/models")
-            .route(web::post().to(create_model))
-            .route(web::get().to(list_models)),
-    )
-    .service(
-        resource("/api/v1/models/{model_id}")
-            .route(web::get().to(get_model))
-            .route(web::patch().to(update_model))
-            .route(web::delete().to(delete_model)),
-    );
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    routes(cfg);
 }
 
-/// Create a threat model.
-#[utoipa::path(post, path = "/api/v1/models", operation_id = "createModel", tag = "models",
-    request_body = ModelFields,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first response")),
-    responses((status = 201, description = "The model was created", body = Model,
-        headers(("Location" = String, description = "The model's URL"), ("ETag" = String, description = "The model's version")))),
-    security(("api_key" = [])))]
-pub async fn create_model(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    idempotency_key: IdempotencyKey,
-    req: HttpRequest,
-    body: JsonBody<ModelFields>,
-) -> Result<HttpResponse, ApiError> {
-    body.value.validate()?;
-    let actor = auth.actor();
-    let fields = body.value;
-    create_once(&state, &auth, idempotency_key, &req, &body.raw, || async {
-        let model = state.db(move |c| models::create(c, &actor, fields)).await?;
-        Created::versioned(format!("/api/v1/models/{}", model.id), &model)
-    })
-    .await
+resource!(in_org
+    Models,
+    routes: routes,
+    tag: "models",
+    collection: "/api/v1/models",
+    item: "/api/v1/models/{model_id}",
+    id: "model_id",
+    input: ModelFields,
+    patch: ModelPatch,
+    record: Model,
+    list: ModelList,
+    params: ModelParams,
+    delete_params: NoParams,
+    create: (create_model, "createModel", "Create a threat model."),
+    list_all: (list_models, "listModels", "List the organisation's models (by id, oldest first, unless sorted)."),
+    get: (get_model, "getModel", "Get a model."),
+    update: (patch, update_model, "updateModel", "Change a model (JSON merge patch: absent keeps, `null` clears)."),
+    delete: (delete_model, "deleteModel", "Delete a model and everything in it."),
+);
+
+impl Resource for Models {
+    type Parent = InOrg;
+    type Record = Model;
+    type Id = ModelId;
+    type Input = ModelFields;
+    type Fields = ModelFields;
+    type Params = ModelParams;
+    type Filter = ModelFilter;
+    type List = ModelList;
+    type DeleteParams = NoParams;
+    const SEGMENT: &'static str = "models";
+
+    fn fields(input: ModelFields) -> Result<ModelFields, ApiError> {
+        input.validate()?;
+        Ok(input)
+    }
+
+    fn query(q: ModelParams) -> Result<(PageRequest, ModelFilter), ApiError> {
+        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        Ok((
+            page,
+            ModelFilter {
+                risk_appetite: q.risk_appetite,
+                name: q.name,
+                tag: q.tag,
+            },
+        ))
+    }
+
+    fn id_of(record: &Model) -> ModelId {
+        record.id
+    }
+
+    store_calls!(@merge_patch);
+
+    fn create(
+        conn: &mut DbConn,
+        actor: &Actor,
+        _: InOrg,
+        _: Option<i64>,
+        fields: ModelFields,
+    ) -> Result<Model, StoreError> {
+        models::create(conn, actor, fields)
+    }
+
+    fn get(conn: &mut DbConn, org: OrgId, _: InOrg, id: ModelId) -> Result<Model, StoreError> {
+        models::get(conn, org, id)
+    }
+
+    fn list(
+        conn: &mut DbConn,
+        org: OrgId,
+        _: InOrg,
+        filter: &ModelFilter,
+        page: &PageRequest,
+    ) -> Result<ModelList, StoreError> {
+        models::list(conn, org, filter, page).map(ModelList::from)
+    }
+
+    fn update(
+        conn: &mut DbConn,
+        actor: &Actor,
+        _: InOrg,
+        id: ModelId,
+        expected: Option<i64>,
+        doc: Value,
+    ) -> Result<Model, StoreError> {
+        models::update(conn, actor, id, expected, |current| {
+            Ok(patch::apply(&current.fields, doc)?)
+        })
+    }
+
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        _: InOrg,
+        id: ModelId,
+        expected: Option<i64>,
+        _: NoParams,
+    ) -> Result<(), StoreError> {
+        models::delete(conn, actor, id, expected)
+    }
 }
 
 sort_keys!(ModelSort { "name", "created_at", "updated_at" });
@@ -81,47 +149,6 @@ pub struct ModelParams {
 
 list_type!(ModelList, Model);
 
-/// List the organisation's models, oldest first.
-#[utoipa::path(get, path = "/api/v1/models", operation_id = "listModels", tag = "models",
-    params(ModelParams),
-    responses((status = 200, description = "A page of models", body = ModelList)),
-    security(("api_key" = [])))]
-pub async fn list_models(
-    state: web::Data<AppState>,
-    auth: Auth,
-    query: StrictQuery<ModelParams>,
-) -> Result<HttpResponse, ApiError> {
-    let q = query.0;
-    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
-    let filter = ModelFilter {
-        risk_appetite: q.risk_appetite,
-        name: q.name,
-        tag: q.tag,
-    };
-    let org = auth.org.id;
-    let list = state
-        .db(move |c| models::list(c, org, &filter, &page))
-        .await?;
-    Ok(HttpResponse::Ok().json(ModelList::from(list)))
-}
-
-/// Get a model.
-#[utoipa::path(get, path = "/api/v1/models/{model_id}", operation_id = "getModel", tag = "models",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id")),
-    responses((status = 200, description = "The model", body = Model,
-        headers(("ETag" = String, description = "The model's version")))),
-    security(("api_key" = [])))]
-pub async fn get_model(
-    state: web::Data<AppState>,
-    auth: Auth,
-    model_id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id: ModelId = path_id(&model_id)?;
-    let org = auth.org.id;
-    let model = state.db(move |c| models::get(c, org, id)).await?;
-    Ok(versioned(&model))
-}
-
 /// The writable fields of a model, all optional: a JSON merge patch.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -130,52 +157,4 @@ pub struct ModelPatch {
     description: Option<String>,
     risk_appetite: Option<Severity>,
     tags: Option<Vec<String>>,
-}
-
-/// Change a model (JSON merge patch: absent keeps, `null` clears).
-#[utoipa::path(patch, path = "/api/v1/models/{model_id}", operation_id = "updateModel", tag = "models",
-    request_body = ModelPatch,
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-    responses((status = 200, description = "The changed model", body = Model,
-        headers(("ETag" = String, description = "The model's new version")))),
-    security(("api_key" = [])))]
-pub async fn update_model(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    model_id: web::Path<String>,
-    if_match: IfMatch,
-    body: JsonBody<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let id: ModelId = path_id(&model_id)?;
-    let actor = auth.actor();
-    let patch_doc = body.value;
-    let model = state
-        .db(move |c| {
-            models::update(c, &actor, id, if_match.0, |current| {
-                Ok(patch::apply(&current.fields, patch_doc)?)
-            })
-        })
-        .await?;
-    Ok(versioned(&model))
-}
-
-/// Delete a model and everything in it.
-#[utoipa::path(delete, path = "/api/v1/models/{model_id}", operation_id = "deleteModel", tag = "models",
-    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last seen; a stale one is refused with 412")),
-    responses((status = 204, description = "The model and its records are deleted")),
-    security(("api_key" = [])))]
-pub async fn delete_model(
-    state: web::Data<AppState>,
-    Editor(auth): Editor,
-    model_id: web::Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let id: ModelId = path_id(&model_id)?;
-    let actor = auth.actor();
-    state
-        .db(move |c| models::delete(c, &actor, id, if_match.0))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::resource::{resource, store_calls, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 use crate::routes::environment::DeleteParams;
 
@@ -18,7 +18,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     Parties,
     routes: routes,
     tag: "environment",
@@ -34,11 +34,11 @@ model_resource!(
     create: (create_party, "createParty", "Create a party."),
     list_all: (list_parties, "listParties", "List the model's parties (by id unless sorted)."),
     get: (get_party, "getParty", "Get a party."),
-    update: (update_party, "updateParty", "Change a party (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_party, "updateParty", "Change a party (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_party, "deleteParty", "Delete a party; refused (409) while interactions use it unless `cascade=true`."),
 );
 
-impl ModelResource for Parties {
+impl Resource for Parties {
     type Record = Party;
     type Id = PartyId;
     type Input = PartyFields;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::resource::{resource, store_calls, NoParams, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 
 pub struct ThreatActors;
@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     ThreatActors,
     routes: routes,
     tag: "threats",
@@ -35,11 +35,11 @@ model_resource!(
     create: (create_threat_actor, "createThreatActor", "Add a threat actor to the model."),
     list_all: (list_threat_actors, "listThreatActors", "List the model's threat actors (by id unless sorted)."),
     get: (get_threat_actor, "getThreatActor", "Get a threat actor."),
-    update: (update_threat_actor, "updateThreatActor", "Change a threat actor (JSON merge patch)."),
+    update: (patch, update_threat_actor, "updateThreatActor", "Change a threat actor (JSON merge patch)."),
     delete: (delete_threat_actor, "deleteThreatActor", "Delete a threat actor; attack-tree leaves that named it keep their place, unlinked."),
 );
 
-impl ModelResource for ThreatActors {
+impl Resource for ThreatActors {
     type Record = ThreatActor;
     type Id = ThreatActorId;
     type Input = ThreatActorFields;

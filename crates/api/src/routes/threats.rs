@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::patch;
-use crate::resource::{model_resource, store_calls, ModelResource};
+use crate::resource::{resource, store_calls, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 
 use super::scoring::parse_threat_assessment;
@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     Threats,
     routes: routes,
     tag: "analysis",
@@ -39,11 +39,11 @@ model_resource!(
     create: (create_threat, "createThreat", "Create a threat."),
     list_all: (list_threats, "listThreats", "List the model's threats (by id unless sorted)."),
     get: (get_threat, "getThreat", "Get a threat."),
-    update: (update_threat, "updateThreat", "Change a threat (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_threat, "updateThreat", "Change a threat (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_threat, "deleteThreat", "Delete a threat; controls that covered it stop naming it."),
 );
 
-impl ModelResource for Threats {
+impl Resource for Threats {
     type Record = Threat;
     type Id = ThreatId;
     type Input = ThreatInput;
@@ -79,6 +79,7 @@ impl ModelResource for Threats {
     }
 
     store_calls!(@create_get_list palisade_store::threats);
+    store_calls!(@merge_patch);
 
     /// The patch applies to the threat as written, so the assessment is
     /// parsed again by its (possibly new) method.

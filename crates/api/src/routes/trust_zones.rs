@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::resource::{model_resource, store_calls, ModelResource, NoParams};
+use crate::resource::{resource, store_calls, NoParams, Resource};
 use crate::respond::{list_request, list_type, sort_keys};
 
 pub struct TrustZones;
@@ -17,7 +17,7 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     routes(cfg);
 }
 
-model_resource!(
+resource!(in_model
     TrustZones,
     routes: routes,
     tag: "environment",
@@ -33,11 +33,11 @@ model_resource!(
     create: (create_trust_zone, "createTrustZone", "Create a trust zone."),
     list_all: (list_trust_zones, "listTrustZones", "List the model's trust zones (by id unless sorted)."),
     get: (get_trust_zone, "getTrustZone", "Get a trust zone."),
-    update: (update_trust_zone, "updateTrustZone", "Change a trust zone (JSON merge patch: absent keeps, `null` clears)."),
+    update: (patch, update_trust_zone, "updateTrustZone", "Change a trust zone (JSON merge patch: absent keeps, `null` clears)."),
     delete: (delete_trust_zone, "deleteTrustZone", "Delete a trust zone. Assets and parties in it are left in no zone."),
 );
 
-impl ModelResource for TrustZones {
+impl Resource for TrustZones {
     type Record = TrustZone;
     type Id = TrustZoneId;
     type Input = TrustZoneFields;
