@@ -330,3 +330,41 @@ mod tests {
         assert!(page_request(Some(501), None).is_err());
     }
 }
+
+/// A list's query parameters: its filters as declared, then `sort` (from
+/// the keys given), `count`, `limit` and `cursor`, which every list takes.
+macro_rules! list_params {
+    ($name:ident sorted by $sort:ident { $($key:literal),+ $(,)? }
+     { $($(#[$meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $crate::respond::sort_keys!($sort { $($key),+ });
+
+        #[derive(serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            $($(#[$meta])* pub $field: $ty,)*
+            /// The order; ties go by id.
+            #[param(inline)]
+            pub sort: Option<$sort>,
+            /// `true` adds `total`: how many records the filters select.
+            pub count: Option<bool>,
+            /// Page size, 1–500 (default 50).
+            pub limit: Option<i64>,
+            /// `next_cursor` of the previous page.
+            pub cursor: Option<String>,
+        }
+
+        impl $name {
+            /// The page, order and count asked for.
+            pub fn page(&self) -> Result<palisade_store::PageRequest, $crate::error::ApiError> {
+                $crate::respond::list_request(
+                    self.limit,
+                    self.cursor.as_deref(),
+                    self.sort.map(|s| s.0),
+                    self.count,
+                )
+            }
+        }
+    };
+}
+pub(crate) use list_params;

@@ -7,12 +7,12 @@ use palisade_domain::role::Role;
 use palisade_domain::ValidationErrors;
 use palisade_store::api_keys;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::{Auth, Owner};
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, JsonBody, StrictQuery};
-use crate::respond::{list_request, list_type, sort_keys, Created};
+use crate::respond::{list_params, list_type, Created};
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -96,22 +96,8 @@ pub async fn create_api_key(
     Ok(Created::new(location, None, &CreatedApiKey { key, secret })?.once())
 }
 
-sort_keys!(ApiKeySort { "name", "role", "created_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<ApiKeySort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+list_params!(ListParams sorted by ApiKeySort { "name", "role", "created_at" } {
+});
 
 list_type!(ApiKeyList, ApiKey);
 
@@ -126,7 +112,7 @@ pub async fn list_api_keys(
     query: StrictQuery<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+    let page = q.page()?;
     let org = auth.org.id;
     let keys = state.db(move |c| api_keys::list(c, org, &page)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyList::from(keys)))

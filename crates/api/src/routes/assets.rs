@@ -8,12 +8,12 @@ use palisade_store::assets::{self, AssetFilter};
 use palisade_store::{Actor, DbConn, PageRequest, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 use crate::routes::environment::DeleteParams;
 use crate::state::AppState;
 
@@ -63,7 +63,7 @@ impl Resource for Assets {
     }
 
     fn query(q: AssetParams) -> Result<(PageRequest, AssetFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             AssetFilter {
@@ -126,34 +126,20 @@ impl ClassificationFilter {
     }
 }
 
-sort_keys!(AssetSort { "name", "kind", "in_scope", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AssetParams {
-    pub kind: Option<AssetKind>,
-    pub classification: Option<ClassificationFilter>,
-    pub in_scope: Option<bool>,
+list_params!(AssetParams sorted by AssetSort { "name", "kind", "in_scope", "created_at", "updated_at" } {
+    kind: Option<AssetKind>,
+    classification: Option<ClassificationFilter>,
+    in_scope: Option<bool>,
     /// Only assets with exactly this owner.
-    pub owner: Option<String>,
+    owner: Option<String>,
     /// Only the assets directly inside this one.
     #[param(value_type = Option<uuid::Uuid>)]
-    pub parent_id: Option<AssetId>,
+    parent_id: Option<AssetId>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub trust_zone_id: Option<TrustZoneId>,
+    trust_zone_id: Option<TrustZoneId>,
     /// Only assets carrying this tag.
-    pub tag: Option<String>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<AssetSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    tag: Option<String>,
+});
 
 list_type!(AssetList, Asset);
 

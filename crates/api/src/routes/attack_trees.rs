@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::extract::{parse_json, StrictQuery};
 use crate::patch;
 use crate::resource::{path_param, resource, NoParams, Parent, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 use crate::state::AppState;
 
 use super::resource;
@@ -77,10 +77,7 @@ impl Resource for AttackTrees {
     }
 
     fn query(q: TreeParams) -> Result<(PageRequest, ()), ApiError> {
-        Ok((
-            list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?,
-            (),
-        ))
+        Ok((q.page()?, ()))
     }
 
     fn id_of(record: &AttackTree) -> AttackTreeId {
@@ -202,10 +199,7 @@ impl Resource for TreeNodes {
     }
 
     fn query(q: NodeParams) -> Result<(PageRequest, ()), ApiError> {
-        Ok((
-            list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?,
-            (),
-        ))
+        Ok((q.page()?, ()))
     }
 
     fn id_of(record: &TreeNode) -> NodeId {
@@ -287,39 +281,11 @@ fn tree_input(body: Value) -> Result<AttackTreeInput, ApiError> {
     parse_json(&bytes)
 }
 
-sort_keys!(AttackTreeSort { "name", "created_at", "updated_at" });
+list_params!(TreeParams sorted by AttackTreeSort { "name", "created_at", "updated_at" } {
+});
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TreeParams {
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<AttackTreeSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-sort_keys!(TreeNodeSort { "label", "kind" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct NodeParams {
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<TreeNodeSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+list_params!(NodeParams sorted by TreeNodeSort { "label", "kind" } {
+});
 
 list_type!(AttackTreeList, AttackTreeSummary);
 list_type!(TreeNodeList, TreeNode);

@@ -6,12 +6,10 @@ use palisade_domain::scoring::residual::ControlStatus;
 use palisade_domain::threat::{Control, ControlCategory, ControlFields, ControlType};
 use palisade_store::controls::ControlFilter;
 use palisade_store::PageRequest;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, NoParams, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 pub struct Controls;
 
@@ -56,7 +54,7 @@ impl Resource for Controls {
     }
 
     fn query(q: ControlParams) -> Result<(PageRequest, ControlFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             ControlFilter {
@@ -76,30 +74,16 @@ impl Resource for Controls {
     store_calls!(palisade_store::controls);
 }
 
-sort_keys!(ControlSort { "name", "type", "category", "status", "effectiveness", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ControlParams {
-    pub status: Option<ControlStatus>,
+list_params!(ControlParams sorted by ControlSort { "name", "type", "category", "status", "effectiveness", "created_at", "updated_at" } {
+    status: Option<ControlStatus>,
     #[serde(rename = "type")]
     #[param(rename = "type")]
-    pub control_type: Option<ControlType>,
-    pub category: Option<ControlCategory>,
+    control_type: Option<ControlType>,
+    category: Option<ControlCategory>,
     /// Only controls covering this threat.
-    pub threat_id: Option<uuid::Uuid>,
+    threat_id: Option<uuid::Uuid>,
     /// Only controls naming this asset.
-    pub asset_id: Option<uuid::Uuid>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<ControlSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    asset_id: Option<uuid::Uuid>,
+});
 
 list_type!(ControlList, Control);

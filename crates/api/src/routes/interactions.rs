@@ -4,12 +4,10 @@ use palisade_domain::environment::{Interaction, InteractionFields};
 use palisade_domain::ids::InteractionId;
 use palisade_store::interactions::InteractionFilter;
 use palisade_store::PageRequest;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, NoParams, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 pub struct Interactions;
 
@@ -54,7 +52,7 @@ impl Resource for Interactions {
     }
 
     fn query(q: InteractionParams) -> Result<(PageRequest, InteractionFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             InteractionFilter {
@@ -72,24 +70,10 @@ impl Resource for Interactions {
     store_calls!(palisade_store::interactions);
 }
 
-sort_keys!(InteractionSort { "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InteractionParams {
-    pub crosses_trust_boundary: Option<bool>,
-    pub authenticated: Option<bool>,
-    pub encrypted: Option<bool>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<InteractionSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+list_params!(InteractionParams sorted by InteractionSort { "created_at", "updated_at" } {
+    crosses_trust_boundary: Option<bool>,
+    authenticated: Option<bool>,
+    encrypted: Option<bool>,
+});
 
 list_type!(InteractionList, Interaction);

@@ -5,14 +5,13 @@ use palisade_domain::model::{Model, ModelFields};
 use palisade_domain::severity::Severity;
 use palisade_store::models::{self, ModelFilter};
 use palisade_store::{Actor, DbConn, PageRequest, StoreError};
-use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::patch;
 use crate::resource::{resource, store_calls, InOrg, NoParams, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 pub struct Models;
 
@@ -58,7 +57,7 @@ impl Resource for Models {
     }
 
     fn query(q: ModelParams) -> Result<(PageRequest, ModelFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             ModelFilter {
@@ -124,28 +123,14 @@ impl Resource for Models {
     }
 }
 
-sort_keys!(ModelSort { "name", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ModelParams {
+list_params!(ModelParams sorted by ModelSort { "name", "created_at", "updated_at" } {
     /// Only models with this risk appetite.
-    pub risk_appetite: Option<Severity>,
+    risk_appetite: Option<Severity>,
     /// Only models with exactly this name.
-    pub name: Option<String>,
+    name: Option<String>,
     /// Only models carrying this tag.
-    pub tag: Option<String>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<ModelSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    tag: Option<String>,
+});
 
 list_type!(ModelList, Model);
 

@@ -4,12 +4,10 @@ use palisade_domain::environment::{Party, PartyFields, PartyKind, TrustLevel};
 use palisade_domain::ids::{ModelId, PartyId, TrustZoneId};
 use palisade_store::parties::PartyFilter;
 use palisade_store::{Actor, DbConn, PageRequest, StoreError};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 use crate::routes::environment::DeleteParams;
 
 pub struct Parties;
@@ -55,7 +53,7 @@ impl Resource for Parties {
     }
 
     fn query(q: PartyParams) -> Result<(PageRequest, PartyFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             PartyFilter {
@@ -91,25 +89,11 @@ impl Resource for Parties {
     }
 }
 
-sort_keys!(PartySort { "name", "kind", "trust_level", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PartyParams {
-    pub kind: Option<PartyKind>,
-    pub trust_level: Option<TrustLevel>,
+list_params!(PartyParams sorted by PartySort { "name", "kind", "trust_level", "created_at", "updated_at" } {
+    kind: Option<PartyKind>,
+    trust_level: Option<TrustLevel>,
     #[param(value_type = Option<uuid::Uuid>)]
-    pub trust_zone_id: Option<TrustZoneId>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<PartySort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    trust_zone_id: Option<TrustZoneId>,
+});
 
 list_type!(PartyList, Party);

@@ -6,12 +6,11 @@ use palisade_domain::threat_actor::{
 };
 use palisade_store::threat_actors::ActorFilter;
 use palisade_store::PageRequest;
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, NoParams, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 pub struct ThreatActors;
 
@@ -56,7 +55,7 @@ impl Resource for ThreatActors {
     }
 
     fn query(q: ActorParams) -> Result<(PageRequest, ActorFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             ActorFilter {
@@ -74,25 +73,11 @@ impl Resource for ThreatActors {
     store_calls!(palisade_store::threat_actors);
 }
 
-sort_keys!(ThreatActorSort { "name", "origin", "category", "intent", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActorParams {
-    pub origin: Option<Origin>,
-    pub category: Option<ActorCategory>,
-    pub intent: Option<Intent>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<ThreatActorSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+list_params!(ActorParams sorted by ThreatActorSort { "name", "origin", "category", "intent", "created_at", "updated_at" } {
+    origin: Option<Origin>,
+    category: Option<ActorCategory>,
+    intent: Option<Intent>,
+});
 
 list_type!(ThreatActorList, ThreatActor);
 

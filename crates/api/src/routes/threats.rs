@@ -7,13 +7,11 @@ use palisade_domain::threat::{Stride, Threat, ThreatFields, ThreatInput};
 use palisade_domain::ValidationErrors;
 use palisade_store::threats::ThreatFilter;
 use palisade_store::PageRequest;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::patch;
 use crate::resource::{resource, store_calls, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 use super::scoring::parse_threat_assessment;
 
@@ -61,7 +59,7 @@ impl Resource for Threats {
     }
 
     fn query(q: ThreatParams) -> Result<(PageRequest, ThreatFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((
             page,
             ThreatFilter {
@@ -113,29 +111,15 @@ fn threat_fields(input: ThreatInput) -> Result<ThreatFields, ValidationErrors> {
     })
 }
 
-sort_keys!(ThreatSort { "title", "stride", "method", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ThreatParams {
-    pub stride: Option<Stride>,
-    pub method: Option<Method>,
+list_params!(ThreatParams sorted by ThreatSort { "title", "stride", "method", "created_at", "updated_at" } {
+    stride: Option<Stride>,
+    method: Option<Method>,
     /// Only threats naming this asset.
-    pub asset_id: Option<uuid::Uuid>,
+    asset_id: Option<uuid::Uuid>,
     /// Only threats naming this threat actor.
-    pub actor_id: Option<uuid::Uuid>,
+    actor_id: Option<uuid::Uuid>,
     /// Only threats naming this interaction.
-    pub interaction_id: Option<uuid::Uuid>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<ThreatSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    interaction_id: Option<uuid::Uuid>,
+});
 
 list_type!(ThreatList, Threat);

@@ -4,12 +4,10 @@ use palisade_domain::environment::{TrustZone, TrustZoneFields};
 use palisade_domain::ids::TrustZoneId;
 use palisade_store::trust_zones::TrustZoneFilter;
 use palisade_store::PageRequest;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::resource::{resource, store_calls, NoParams, Resource};
-use crate::respond::{list_request, list_type, sort_keys};
+use crate::respond::{list_params, list_type};
 
 pub struct TrustZones;
 
@@ -54,7 +52,7 @@ impl Resource for TrustZones {
     }
 
     fn query(q: TrustZoneParams) -> Result<(PageRequest, TrustZoneFilter), ApiError> {
-        let page = list_request(q.limit, q.cursor.as_deref(), q.sort.map(|s| s.0), q.count)?;
+        let page = q.page()?;
         Ok((page, TrustZoneFilter { name: q.name }))
     }
 
@@ -65,23 +63,9 @@ impl Resource for TrustZones {
     store_calls!(palisade_store::trust_zones);
 }
 
-sort_keys!(TrustZoneSort { "name", "trust_rating", "created_at", "updated_at" });
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TrustZoneParams {
+list_params!(TrustZoneParams sorted by TrustZoneSort { "name", "trust_rating", "created_at", "updated_at" } {
     /// Only zones with exactly this name.
-    pub name: Option<String>,
-    /// The order; ties go by id.
-    #[param(inline)]
-    pub sort: Option<TrustZoneSort>,
-    /// `true` adds `total`: how many records the filters select.
-    pub count: Option<bool>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+    name: Option<String>,
+});
 
 list_type!(TrustZoneList, TrustZone);
