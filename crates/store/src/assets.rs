@@ -12,7 +12,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{assets, trust_zones};
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -153,23 +153,69 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
 
 crate::model_reads!(assets, AssetRow, Asset, AssetId, finish);
 
-fn finish(_: &mut DbConn, rows: Vec<AssetRow>) -> Result<Vec<Asset>, StoreError> {
-    rows.into_iter().map(AssetRow::into_asset).collect()
+crate::model_writes!(Asset, AssetId, AssetFields, cascade);
+
+impl Stored for Asset {
+    type Id = AssetId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: AssetId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+        check_references(c, new)?;
+        diesel::insert_into(assets::table)
+            .values(AssetRow::new(new)?)
+            .execute(c)?;
+        Ok(())
+    }
+
+    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        check_references(c, now)?;
+        let n = crate::write_if_unchanged!(c, assets, was, AssetRow::new(now)?);
+        let reach = naming_threats(c, now.model_id, now.id)?;
+        crate::jobs::enqueue_recompute(c, a, now.model_id, &reach)?;
+        Ok(n)
+    }
+
+    /// Refused while assets sit inside it or attack trees target it;
+    /// interactions using it go with it only with `cascade`.
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError> {
+        let (id, model_id) = (was.id, was.model_id);
+        let children: Vec<String> = assets::table
+            .filter(assets::parent_id.eq(id.to_string()))
+            .select(assets::id)
+            .order(assets::id.asc())
+            .load(c)?;
+        if !children.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "asset {id} contains other assets; move or delete them first: {}",
+                children.join(", ")
+            )));
+        }
+        let trees: Vec<String> = crate::schema::attack_trees::table
+            .filter(crate::schema::attack_trees::target_asset_id.eq(id.to_string()))
+            .select(crate::schema::attack_trees::id)
+            .load(c)?;
+        if !trees.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "asset {id} is the target of attack trees; retarget or delete them first: {}",
+                trees.join(", ")
+            )));
+        }
+        let using = crate::interactions::using_asset(c, &id.to_string())?;
+        let what = format!("asset {id}");
+        crate::interactions::remove_users(c, a, model_id, &what, &using, cascade)?;
+        let reach = naming_threats(c, model_id, id)?;
+        crate::links::forget_targets(c, &[id.to_string()])?;
+        diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(c)?;
+        crate::jobs::enqueue_recompute(c, a, model_id, &reach)?;
+        Ok(())
+    }
 }
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: AssetFields,
-) -> Result<Asset, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, asset| {
-        check_references(conn, asset)?;
-        diesel::insert_into(assets::table)
-            .values(AssetRow::new(asset)?)
-            .execute(conn)?;
-        Ok(())
-    })
+fn finish(_: &mut DbConn, rows: Vec<AssetRow>) -> Result<Vec<Asset>, StoreError> {
+    rows.into_iter().map(AssetRow::into_asset).collect()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -233,34 +279,6 @@ pub fn list(
     .try_map(AssetRow::into_asset)
 }
 
-/// Applies `change` to the current fields; a change that alters nothing
-/// keeps the version and writes no audit record.
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: AssetId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&Asset) -> Result<AssetFields, StoreError>,
-) -> Result<Asset, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            check_references(conn, updated)?;
-            let n = crate::write_if_unchanged!(conn, assets, current, AssetRow::new(updated)?);
-            let reach = naming_threats(conn, model_id, id)?;
-            crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
-            Ok(n)
-        },
-    )
-}
-
 /// The rows a change to an asset moves: the threats naming it.
 fn naming_threats(
     conn: &mut DbConn,
@@ -270,54 +288,4 @@ fn naming_threats(
     Ok(crate::risks::Affected::Threats(
         crate::risks::threats_naming(conn, &model_id.to_string(), "asset", &[id.to_string()])?,
     ))
-}
-
-/// Refused while other assets sit inside this one: moving or deleting them
-/// is the caller's decision, not ours.
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: AssetId,
-    expected_version: Option<i64>,
-    cascade: bool,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
-        let children: Vec<String> = assets::table
-            .filter(assets::parent_id.eq(id.to_string()))
-            .select(assets::id)
-            .order(assets::id.asc())
-            .load(conn)?;
-        if !children.is_empty() {
-            return Err(StoreError::Conflict(format!(
-                "asset {id} contains other assets; move or delete them first: {}",
-                children.join(", ")
-            )));
-        }
-        let trees: Vec<String> = crate::schema::attack_trees::table
-            .filter(crate::schema::attack_trees::target_asset_id.eq(id.to_string()))
-            .select(crate::schema::attack_trees::id)
-            .load(conn)?;
-        if !trees.is_empty() {
-            return Err(StoreError::Conflict(format!(
-                "asset {id} is the target of attack trees; retarget or delete them first: {}",
-                trees.join(", ")
-            )));
-        }
-        let using = crate::interactions::using_asset(conn, &id.to_string())?;
-        crate::interactions::remove_users(
-            conn,
-            actor,
-            model_id,
-            &format!("asset {id}"),
-            &using,
-            cascade,
-        )?;
-        let reach = naming_threats(conn, model_id, id)?;
-        crate::links::forget_targets(conn, &[id.to_string()])?;
-        diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
-        Ok(())
-    })
 }

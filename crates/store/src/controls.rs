@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::controls;
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 const LINKS: [(&str, &str, &str); 3] = [
@@ -132,22 +132,47 @@ fn with_links(conn: &mut DbConn, rows: Vec<ControlRow>) -> Result<Vec<Control>, 
 
 crate::model_reads!(controls, ControlRow, Control, ControlId, with_links);
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: ControlFields,
-) -> Result<Control, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, control: &Control| {
-        check_references(conn, model_id, &control.fields)?;
+crate::model_writes!(Control, ControlId, ControlFields);
+
+/// A control's writes mark the threats it reaches, before and after.
+impl Stored for Control {
+    type Id = ControlId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ControlId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError> {
+        let m = new.model_id.to_string();
+        check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(controls::table)
-            .values(ControlRow::new(control))
-            .execute(conn)?;
-        write_links(conn, control)?;
-        let reach = crate::risks::reach_of_control(conn, &model_id.to_string(), &control.fields)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
+            .values(ControlRow::new(new))
+            .execute(c)?;
+        write_links(c, new)?;
+        let reach = crate::risks::reach_of_control(c, &m, &new.fields)?;
+        crate::jobs::enqueue_recompute(c, a, new.model_id, &Affected::Threats(reach))?;
         Ok(())
-    })
+    }
+
+    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        let m = now.model_id.to_string();
+        check_references(c, now.model_id, &now.fields)?;
+        let n = crate::write_if_unchanged!(c, controls, was, ControlRow::new(now));
+        write_links(c, now)?;
+        let mut reach = crate::risks::reach_of_control(c, &m, &was.fields)?;
+        reach.extend(crate::risks::reach_of_control(c, &m, &now.fields)?);
+        crate::jobs::enqueue_recompute(c, a, now.model_id, &Affected::Threats(reach))?;
+        Ok(n)
+    }
+
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        let id = was.id.to_string();
+        let reach = crate::risks::reach_of_control(c, &was.model_id.to_string(), &was.fields)?;
+        links::forget_owner(c, &id)?;
+        diesel::delete(controls::table.filter(controls::id.eq(&id))).execute(c)?;
+        crate::jobs::enqueue_recompute(c, a, was.model_id, &Affected::Threats(reach))?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -203,59 +228,4 @@ pub fn list(
         next_after: page.next_after,
         total: page.total,
     })
-}
-
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ControlId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&Control) -> Result<ControlFields, StoreError>,
-) -> Result<Control, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            check_references(conn, model_id, &updated.fields)?;
-            let n = crate::write_if_unchanged!(conn, controls, current, ControlRow::new(updated));
-            write_links(conn, updated)?;
-            let m = model_id.to_string();
-            let mut reach = crate::risks::reach_of_control(conn, &m, &current.fields)?;
-            reach.extend(crate::risks::reach_of_control(conn, &m, &updated.fields)?);
-            crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
-            Ok(n)
-        },
-    )
-}
-
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ControlId,
-    expected_version: Option<i64>,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        |conn, current| {
-            let reach =
-                crate::risks::reach_of_control(conn, &model_id.to_string(), &current.fields)?;
-            links::forget_owner(conn, &id.to_string())?;
-            diesel::delete(controls::table.filter(controls::id.eq(id.to_string())))
-                .execute(conn)?;
-            crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(reach))?;
-            Ok(())
-        },
-    )
 }

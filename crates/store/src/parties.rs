@@ -11,7 +11,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::{assets, interactions, parties, party_assets, trust_zones};
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -175,19 +175,47 @@ fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
 
 crate::model_reads!(parties, PartyRow, Party, PartyId, with_assets);
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: PartyFields,
-) -> Result<Party, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, party| {
-        check_references(conn, party)?;
+crate::model_writes!(Party, PartyId, PartyFields, cascade);
+
+impl Stored for Party {
+    type Id = PartyId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: PartyId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+        check_references(c, new)?;
         diesel::insert_into(parties::table)
-            .values(PartyRow::new(party)?)
-            .execute(conn)?;
-        write_assets(conn, party)
-    })
+            .values(PartyRow::new(new)?)
+            .execute(c)?;
+        write_assets(c, new)
+    }
+
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        check_references(c, now)?;
+        let n = crate::write_if_unchanged!(c, parties, was, PartyRow::new(now)?);
+        write_assets(c, now)?;
+        Ok(n)
+    }
+
+    /// Interactions using the party go with it only with `cascade`.
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError> {
+        let pid = was.id.to_string();
+        let using: Vec<String> = interactions::table
+            .filter(
+                interactions::source_party_id
+                    .eq(&pid)
+                    .or(interactions::destination_party_id.eq(&pid)),
+            )
+            .select(interactions::id)
+            .order(interactions::id.asc())
+            .load(c)?;
+        let what = format!("party {pid}");
+        crate::interactions::remove_users(c, a, was.model_id, &what, &using, cascade)?;
+        diesel::delete(parties::table.filter(parties::id.eq(&pid))).execute(c)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -232,64 +260,5 @@ pub fn list(
         items: with_assets(conn, page.items)?,
         next_after: page.next_after,
         total: page.total,
-    })
-}
-
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: PartyId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&Party) -> Result<PartyFields, StoreError>,
-) -> Result<Party, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            check_references(conn, updated)?;
-            let n = crate::write_if_unchanged!(conn, parties, current, PartyRow::new(updated)?);
-            write_assets(conn, updated)?;
-            Ok(n)
-        },
-    )
-}
-
-/// Refused while interactions use the party, unless `cascade` deletes them too.
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: PartyId,
-    expected_version: Option<i64>,
-    cascade: bool,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
-        let pid = id.to_string();
-        let using: Vec<String> = interactions::table
-            .filter(
-                interactions::source_party_id
-                    .eq(&pid)
-                    .or(interactions::destination_party_id.eq(&pid)),
-            )
-            .select(interactions::id)
-            .order(interactions::id.asc())
-            .load(conn)?;
-        crate::interactions::remove_users(
-            conn,
-            actor,
-            model_id,
-            &format!("party {id}"),
-            &using,
-            cascade,
-        )?;
-        diesel::delete(parties::table.filter(parties::id.eq(&pid))).execute(conn)?;
-        Ok(())
     })
 }

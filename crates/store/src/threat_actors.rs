@@ -10,7 +10,7 @@ use palisade_domain::threat_actor::{
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::threat_actors;
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -78,22 +78,45 @@ impl ActorRow {
 
 crate::model_reads!(threat_actors, ActorRow, ThreatActor, ThreatActorId, finish);
 
-fn finish(_: &mut DbConn, rows: Vec<ActorRow>) -> Result<Vec<ThreatActor>, StoreError> {
-    rows.into_iter().map(ActorRow::into_actor).collect()
+crate::model_writes!(ThreatActor, ThreatActorId, ThreatActorFields);
+
+impl Stored for ThreatActor {
+    type Id = ThreatActorId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ThreatActorId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+        diesel::insert_into(threat_actors::table)
+            .values(ActorRow::new(new))
+            .execute(c)?;
+        Ok(())
+    }
+
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        Ok(crate::write_if_unchanged!(
+            c,
+            threat_actors,
+            was,
+            ActorRow::new(now)
+        ))
+    }
+
+    /// Attack-tree leaves that named the actor stay, unlinked.
+    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        use crate::schema::attack_tree_nodes as nodes;
+        let id = was.id.to_string();
+        diesel::update(nodes::table.filter(nodes::actor_id.eq(&id)))
+            .set(nodes::actor_id.eq(None::<String>))
+            .execute(c)?;
+        diesel::delete(threat_actors::table.filter(threat_actors::id.eq(&id))).execute(c)?;
+        Ok(())
+    }
 }
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: ThreatActorFields,
-) -> Result<ThreatActor, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, record| {
-        diesel::insert_into(threat_actors::table)
-            .values(ActorRow::new(record))
-            .execute(conn)?;
-        Ok(())
-    })
+fn finish(_: &mut DbConn, rows: Vec<ActorRow>) -> Result<Vec<ThreatActor>, StoreError> {
+    rows.into_iter().map(ActorRow::into_actor).collect()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -147,53 +170,4 @@ pub(crate) fn ids_in_model(
         .filter(threat_actors::model_id.eq(model_id.to_string()))
         .select(threat_actors::id)
         .load(conn)?)
-}
-
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ThreatActorId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&ThreatActor) -> Result<ThreatActorFields, StoreError>,
-) -> Result<ThreatActor, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            Ok(crate::write_if_unchanged!(
-                conn,
-                threat_actors,
-                current,
-                ActorRow::new(updated)
-            ))
-        },
-    )
-}
-
-/// Deleting an actor unlinks it from attack-tree leaves (they stay).
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ThreatActorId,
-    expected_version: Option<i64>,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
-        diesel::update(
-            crate::schema::attack_tree_nodes::table
-                .filter(crate::schema::attack_tree_nodes::actor_id.eq(id.to_string())),
-        )
-        .set(crate::schema::attack_tree_nodes::actor_id.eq(None::<String>))
-        .execute(conn)?;
-        diesel::delete(threat_actors::table.filter(threat_actors::id.eq(id.to_string())))
-            .execute(conn)?;
-        Ok(())
-    })
 }

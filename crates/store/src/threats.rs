@@ -13,7 +13,7 @@ use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::risks::Affected;
 use crate::schema::threats;
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
 
 /// Link kinds, with the field and record names used in messages.
@@ -161,22 +161,44 @@ fn with_links(conn: &mut DbConn, rows: Vec<ThreatRow>) -> Result<Vec<Threat>, St
 
 crate::model_reads!(threats, ThreatRow, Threat, ThreatId, with_links);
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: ThreatFields,
-) -> Result<Threat, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, threat: &Threat| {
-        check_references(conn, model_id, &threat.fields)?;
+crate::model_writes!(Threat, ThreatId, ThreatFields);
+
+/// Every write of a threat marks its own register row, and only it.
+impl Stored for Threat {
+    type Id = ThreatId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ThreatId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError> {
+        check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(threats::table)
-            .values(ThreatRow::new(threat))
-            .execute(conn)?;
-        write_links(conn, threat)?;
-        let reach = Affected::Threats(vec![threat.id.to_string()]);
-        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
+            .values(ThreatRow::new(new))
+            .execute(c)?;
+        write_links(c, new)?;
+        let reach = Affected::Threats(vec![new.id.to_string()]);
+        crate::jobs::enqueue_recompute(c, a, new.model_id, &reach)?;
         Ok(())
-    })
+    }
+
+    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        check_references(c, now.model_id, &now.fields)?;
+        let n = crate::write_if_unchanged!(c, threats, was, ThreatRow::new(now));
+        write_links(c, now)?;
+        let reach = Affected::Threats(vec![now.id.to_string()]);
+        crate::jobs::enqueue_recompute(c, a, now.model_id, &reach)?;
+        Ok(n)
+    }
+
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        let tid = was.id.to_string();
+        links::forget_owner(c, &tid)?;
+        links::forget_targets(c, std::slice::from_ref(&tid))?;
+        diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(c)?;
+        crate::jobs::enqueue_recompute(c, a, was.model_id, &Affected::Threats(vec![tid]))?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -230,51 +252,5 @@ pub fn list(
         items: with_links(conn, page.items)?,
         next_after: page.next_after,
         total: page.total,
-    })
-}
-
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ThreatId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&Threat) -> Result<ThreatFields, StoreError>,
-) -> Result<Threat, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            check_references(conn, model_id, &updated.fields)?;
-            let n = crate::write_if_unchanged!(conn, threats, current, ThreatRow::new(updated));
-            write_links(conn, updated)?;
-            let reach = Affected::Threats(vec![id.to_string()]);
-            crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
-            Ok(n)
-        },
-    )
-}
-
-/// Controls that covered the threat stop naming it.
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: ThreatId,
-    expected_version: Option<i64>,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
-        let tid = id.to_string();
-        links::forget_owner(conn, &tid)?;
-        links::forget_targets(conn, std::slice::from_ref(&tid))?;
-        diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(conn)?;
-        crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(vec![tid]))?;
-        Ok(())
     })
 }

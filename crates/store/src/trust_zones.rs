@@ -8,7 +8,7 @@ use palisade_domain::ids::{ModelId, OrgId, TrustZoneId};
 use crate::db::DbConn;
 use crate::models::ensure_visible;
 use crate::schema::trust_zones;
-use crate::versioned;
+use crate::versioned::Stored;
 use crate::{parse_id, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -56,22 +56,48 @@ impl ZoneRow {
 
 crate::model_reads!(trust_zones, ZoneRow, TrustZone, TrustZoneId, finish);
 
-fn finish(_: &mut DbConn, rows: Vec<ZoneRow>) -> Result<Vec<TrustZone>, StoreError> {
-    rows.into_iter().map(ZoneRow::into_zone).collect()
+crate::model_writes!(TrustZone, TrustZoneId, TrustZoneFields);
+
+impl Stored for TrustZone {
+    type Id = TrustZoneId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: TrustZoneId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+        diesel::insert_into(trust_zones::table)
+            .values(ZoneRow::new(new))
+            .execute(c)?;
+        Ok(())
+    }
+
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        Ok(crate::write_if_unchanged!(
+            c,
+            trust_zones,
+            was,
+            ZoneRow::new(now)
+        ))
+    }
+
+    /// Assets and parties in the zone stay, outside any zone.
+    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        use crate::schema::{assets, parties};
+        let id = was.id.to_string();
+        diesel::update(assets::table.filter(assets::trust_zone_id.eq(&id)))
+            .set(assets::trust_zone_id.eq(None::<String>))
+            .execute(c)?;
+        diesel::update(parties::table.filter(parties::trust_zone_id.eq(&id)))
+            .set(parties::trust_zone_id.eq(None::<String>))
+            .execute(c)?;
+        diesel::delete(trust_zones::table.filter(trust_zones::id.eq(&id))).execute(c)?;
+        Ok(())
+    }
 }
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: TrustZoneFields,
-) -> Result<TrustZone, StoreError> {
-    versioned::create(conn, actor, model_id, fields, |conn, zone| {
-        diesel::insert_into(trust_zones::table)
-            .values(ZoneRow::new(zone))
-            .execute(conn)?;
-        Ok(())
-    })
+fn finish(_: &mut DbConn, rows: Vec<ZoneRow>) -> Result<Vec<TrustZone>, StoreError> {
+    rows.into_iter().map(ZoneRow::into_zone).collect()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -105,54 +131,4 @@ pub fn list(
         "updated_at" => (trust_zones::updated_at, NaiveDateTime),
     })
     .try_map(ZoneRow::into_zone)
-}
-
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: TrustZoneId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&TrustZone) -> Result<TrustZoneFields, StoreError>,
-) -> Result<TrustZone, StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::update_loaded(
-        conn,
-        actor,
-        model_id,
-        load,
-        expected_version,
-        change_fields,
-        |conn, current, updated| {
-            Ok(crate::write_if_unchanged!(
-                conn,
-                trust_zones,
-                current,
-                ZoneRow::new(updated)
-            ))
-        },
-    )
-}
-
-/// Assets and parties in the zone are left in no zone.
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: TrustZoneId,
-    expected_version: Option<i64>,
-) -> Result<(), StoreError> {
-    let load = |conn: &mut DbConn| get(conn, actor.org_id, model_id, id);
-    versioned::delete(conn, actor, model_id, load, expected_version, |conn, _| {
-        use crate::schema::{assets, parties};
-        diesel::update(assets::table.filter(assets::trust_zone_id.eq(id.to_string())))
-            .set(assets::trust_zone_id.eq(None::<String>))
-            .execute(conn)?;
-        diesel::update(parties::table.filter(parties::trust_zone_id.eq(id.to_string())))
-            .set(parties::trust_zone_id.eq(None::<String>))
-            .execute(conn)?;
-        diesel::delete(trust_zones::table.filter(trust_zones::id.eq(id.to_string())))
-            .execute(conn)?;
-        Ok(())
-    })
 }

@@ -5,7 +5,7 @@
 //! version, removes and audits. Each store module supplies only its writes.
 
 use palisade_domain::audit::AuditAction;
-use palisade_domain::ids::ModelId;
+use palisade_domain::ids::{ModelId, OrgId};
 use palisade_domain::ValidationErrors;
 use serde::Serialize;
 
@@ -96,20 +96,35 @@ record!(Party, PartyFields, PartyId, "party", "party");
 record!(Threat, ThreatFields, ThreatId, "threat", "threat");
 record!(Control, ControlFields, ControlId, "control", "control");
 
+/// A record kind's own writes: the row and what goes with it (links,
+/// risk marks). Validation, visibility, the transaction, the version guard
+/// and the audit are `create`, `update` and `delete`'s.
+pub(crate) trait Stored: Record {
+    type Id: Copy;
+    /// The record, a 404 unless the organisation sees the model.
+    fn load(c: &mut DbConn, org: OrgId, model: ModelId, id: Self::Id) -> Result<Self, StoreError>;
+    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError>;
+    /// Writes `now` over `was` only if `was` is still current (use
+    /// `write_if_unchanged!`): the rows touched, 0 when a concurrent change won.
+    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError>;
+    /// Removes the record; `cascade` lets it take dependants with it
+    /// where the kind allows (interactions using an asset or a party).
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError>;
+}
+
 /// Creates a record of the model from `fields`: validated, then in one
-/// transaction the model checked visible, `insert` run, the creation audited.
-pub(crate) fn create<R: Record>(
+/// transaction the model checked visible, the row inserted, the creation audited.
+pub(crate) fn create<R: Stored>(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
     fields: R::Fields,
-    insert: impl FnOnce(&mut DbConn, &R) -> Result<(), StoreError>,
 ) -> Result<R, StoreError> {
     R::validate(&fields)?;
     let record = R::fresh(model_id, fields);
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
-        insert(conn, &record)?;
+        R::insert(conn, actor, &record)?;
         audit::record(
             conn,
             actor,
@@ -126,45 +141,63 @@ pub(crate) fn create<R: Record>(
     Ok(record)
 }
 
-/// Changes the record `load` finds, in one transaction (see `update`).
-pub(crate) fn update_loaded<R: Record>(
+/// Changes a record in one transaction: `change` gives the new fields from
+/// the current record; they are judged before the version (a bad body is a
+/// 422 whatever the If-Match, as the OpenAPI document promises); a change
+/// that alters nothing keeps the version and writes no audit record.
+pub(crate) fn update<R: Stored>(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
-    load: impl FnOnce(&mut DbConn) -> Result<R, StoreError>,
+    id: R::Id,
     expected_version: Option<i64>,
     change: impl FnOnce(&R) -> Result<R::Fields, StoreError>,
-    write: impl FnOnce(&mut DbConn, &R, &R) -> Result<usize, StoreError>,
 ) -> Result<R, StoreError> {
     write_tx(conn, |conn| {
-        let current = load(conn)?;
-        update(
+        let current = R::load(conn, actor.org_id, model_id, id)?;
+        let fields = change(&current)?;
+        R::validate(&fields)?;
+        check_version(current.version(), expected_version)?;
+        if &fields == current.fields() {
+            return Ok(current);
+        }
+        let updated = current.next(fields);
+        if R::write(conn, actor, &current, &updated)? != 1 {
+            return Err(StoreError::Conflict(format!(
+                "the {} was changed concurrently; retry",
+                R::NAME
+            )));
+        }
+        audit::record(
             conn,
             actor,
-            model_id,
-            current,
-            expected_version,
-            change,
-            write,
-        )
+            audit::Change::of(
+                R::ENTITY,
+                model_id,
+                AuditAction::Update,
+                updated.id_string(),
+                Some(&current),
+                Some(&updated),
+            )?,
+        )?;
+        Ok(updated)
     })
 }
 
-/// Deletes the record `load` finds, in one transaction: the version
-/// checked, `remove` run (the row and what must go or change with it), the
-/// deletion audited.
-pub(crate) fn delete<R: Record>(
+/// Deletes a record in one transaction: the version checked, the record
+/// removed (with what must go or change with it), the deletion audited.
+pub(crate) fn delete<R: Stored>(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
-    load: impl FnOnce(&mut DbConn) -> Result<R, StoreError>,
+    id: R::Id,
     expected_version: Option<i64>,
-    remove: impl FnOnce(&mut DbConn, &R) -> Result<(), StoreError>,
+    cascade: bool,
 ) -> Result<(), StoreError> {
     write_tx(conn, |conn| {
-        let current = load(conn)?;
+        let current = R::load(conn, actor.org_id, model_id, id)?;
         check_version(current.version(), expected_version)?;
-        remove(conn, &current)?;
+        R::remove(conn, actor, &current, cascade)?;
         audit::record(
             conn,
             actor,
@@ -180,46 +213,61 @@ pub(crate) fn delete<R: Record>(
     })
 }
 
-/// Updates `current` inside the caller's transaction. `write` stores the
-/// new record and returns how many rows its version-guarded `UPDATE`
-/// touched (anything but 1 means a concurrent change won).
-pub(crate) fn update<R: Record>(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    current: R,
-    expected_version: Option<i64>,
-    change: impl FnOnce(&R) -> Result<R::Fields, StoreError>,
-    write: impl FnOnce(&mut DbConn, &R, &R) -> Result<usize, StoreError>,
-) -> Result<R, StoreError> {
-    // The input is judged before the version: a bad body is a 422 whatever
-    // the If-Match, as the OpenAPI document promises.
-    let fields = change(&current)?;
-    R::validate(&fields)?;
-    check_version(current.version(), expected_version)?;
-    if &fields == current.fields() {
-        return Ok(current);
-    }
-    let updated = current.next(fields);
-    if write(conn, &current, &updated)? != 1 {
-        return Err(StoreError::Conflict(format!(
-            "the {} was changed concurrently; retry",
-            R::NAME
-        )));
-    }
-    audit::record(
-        conn,
-        actor,
-        audit::Change::of(
-            R::ENTITY,
-            model_id,
-            AuditAction::Update,
-            updated.id_string(),
-            Some(&current),
-            Some(&updated),
-        )?,
-    )?;
-    Ok(updated)
+/// A store module's public writes of its record kind, from its `Stored`
+/// impl: `create`, `update` (a change of the current record) and `delete`
+/// (with `cascade` where the kind takes it).
+#[macro_export]
+macro_rules! model_writes {
+    ($record:ty, $id:ty, $fields:ty) => {
+        $crate::model_writes!(@create_update $record, $id, $fields);
+
+        pub fn delete(
+            conn: &mut $crate::DbConn,
+            actor: &$crate::Actor,
+            model_id: palisade_domain::ids::ModelId,
+            id: $id,
+            expected_version: Option<i64>,
+        ) -> Result<(), $crate::StoreError> {
+            $crate::versioned::delete::<$record>(conn, actor, model_id, id, expected_version, false)
+        }
+    };
+    ($record:ty, $id:ty, $fields:ty, cascade) => {
+        $crate::model_writes!(@create_update $record, $id, $fields);
+
+        /// `cascade` deletes the interactions that use it too; without it
+        /// they make the delete a 409.
+        pub fn delete(
+            conn: &mut $crate::DbConn,
+            actor: &$crate::Actor,
+            model_id: palisade_domain::ids::ModelId,
+            id: $id,
+            expected_version: Option<i64>,
+            cascade: bool,
+        ) -> Result<(), $crate::StoreError> {
+            $crate::versioned::delete::<$record>(conn, actor, model_id, id, expected_version, cascade)
+        }
+    };
+    (@create_update $record:ty, $id:ty, $fields:ty) => {
+        pub fn create(
+            conn: &mut $crate::DbConn,
+            actor: &$crate::Actor,
+            model_id: palisade_domain::ids::ModelId,
+            fields: $fields,
+        ) -> Result<$record, $crate::StoreError> {
+            $crate::versioned::create(conn, actor, model_id, fields)
+        }
+
+        pub fn update(
+            conn: &mut $crate::DbConn,
+            actor: &$crate::Actor,
+            model_id: palisade_domain::ids::ModelId,
+            id: $id,
+            expected_version: Option<i64>,
+            change: impl FnOnce(&$record) -> Result<$fields, $crate::StoreError>,
+        ) -> Result<$record, $crate::StoreError> {
+            $crate::versioned::update(conn, actor, model_id, id, expected_version, change)
+        }
+    };
 }
 
 /// The reads every table of model records has: one record (a 404 unless
