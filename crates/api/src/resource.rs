@@ -127,6 +127,15 @@ pub trait Resource: 'static {
     ) -> Result<(), StoreError>;
 }
 
+/// The query of a delete whose record interactions may use.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CascadeParams {
+    /// Also delete the interactions that use the record (default false: refuse with 409).
+    pub cascade: Option<bool>,
+}
+
 /// The query of a delete that takes none: any parameter is refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -405,19 +414,24 @@ macro_rules! store_calls {
             Ok(body)
         }
     };
-    (@delete $store:path) => {
+    (@delete $store:path $(, $cascade:ident)?) => {
+        /// `CascadeParams` where the kind takes `cascade`, else `NoParams`.
+        type DeleteParams = store_calls!(@delete_params $($cascade)?);
+
         fn delete(
             conn: &mut palisade_store::DbConn,
             actor: &palisade_store::Actor,
             model: palisade_domain::ids::ModelId,
             id: Self::Id,
             expected: Option<i64>,
-            _: $crate::resource::NoParams,
+            _params: Self::DeleteParams,
         ) -> Result<(), palisade_store::StoreError> {
             use $store as store;
-            store::delete(conn, actor, model, id, expected)
+            store::delete(conn, actor, model, id, expected $(, _params.$cascade.unwrap_or(false))?)
         }
     };
+    (@delete_params) => { $crate::resource::NoParams };
+    (@delete_params cascade) => { $crate::resource::CascadeParams };
     (@create_get_list $store:path) => {
         type Parent = palisade_domain::ids::ModelId;
 

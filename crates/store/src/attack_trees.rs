@@ -942,10 +942,15 @@ pub fn add_node(
             Ok((None, Some(new)))
         },
     )?;
+    written_node(&rows, &id, row.version)
+}
+
+/// The node `id` as an edit left it, at the tree's new version.
+fn written_node(rows: &[NodeRow], id: &str, version: i64) -> Result<TreeNode, StoreError> {
     rows.iter()
         .find(|r| r.id == id)
         .ok_or(StoreError::NotFound)?
-        .to_node(row.version)
+        .to_node(version)
 }
 
 pub fn update_node(
@@ -1040,10 +1045,7 @@ pub fn update_node(
             Ok((Some(before), Some(after)))
         },
     )?;
-    rows.iter()
-        .find(|r| r.id == id)
-        .ok_or(StoreError::NotFound)?
-        .to_node(row.version)
+    written_node(&rows, &id, row.version)
 }
 
 /// Deletes a node and everything under it; the root goes with its tree.

@@ -112,6 +112,20 @@ pub(crate) trait Stored: Record {
     fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError>;
 }
 
+/// Audits a change of a record: what it was and what it became.
+fn audited<R: Record>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    action: AuditAction,
+    before: Option<&R>,
+    after: Option<&R>,
+) -> Result<(), StoreError> {
+    let id = after.or(before).map(R::id_string).unwrap_or_default();
+    let change = audit::Change::of(R::ENTITY, model_id, action, id, before, after)?;
+    audit::record(conn, actor, change)
+}
+
 /// Creates a record of the model from `fields`: validated, then in one
 /// transaction the model checked visible, the row inserted, the creation audited.
 pub(crate) fn create<R: Stored>(
@@ -125,17 +139,13 @@ pub(crate) fn create<R: Stored>(
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
         R::insert(conn, actor, &record)?;
-        audit::record(
+        audited(
             conn,
             actor,
-            audit::Change::of(
-                R::ENTITY,
-                model_id,
-                AuditAction::Create,
-                record.id_string(),
-                None,
-                Some(&record),
-            )?,
+            model_id,
+            AuditAction::Create,
+            None,
+            Some(&record),
         )
     })?;
     Ok(record)
@@ -168,17 +178,13 @@ pub(crate) fn update<R: Stored>(
                 R::NAME
             )));
         }
-        audit::record(
+        audited(
             conn,
             actor,
-            audit::Change::of(
-                R::ENTITY,
-                model_id,
-                AuditAction::Update,
-                updated.id_string(),
-                Some(&current),
-                Some(&updated),
-            )?,
+            model_id,
+            AuditAction::Update,
+            Some(&current),
+            Some(&updated),
         )?;
         Ok(updated)
     })
@@ -198,17 +204,13 @@ pub(crate) fn delete<R: Stored>(
         let current = R::load(conn, actor.org_id, model_id, id)?;
         check_version(current.version(), expected_version)?;
         R::remove(conn, actor, &current, cascade)?;
-        audit::record(
+        audited(
             conn,
             actor,
-            audit::Change::of(
-                R::ENTITY,
-                model_id,
-                AuditAction::Delete,
-                current.id_string(),
-                Some(&current),
-                None,
-            )?,
+            model_id,
+            AuditAction::Delete,
+            Some(&current),
+            None,
         )
     })
 }
@@ -218,32 +220,20 @@ pub(crate) fn delete<R: Stored>(
 /// (with `cascade` where the kind takes it).
 #[macro_export]
 macro_rules! model_writes {
-    ($record:ty, $id:ty, $fields:ty) => {
+    ($record:ty, $id:ty, $fields:ty $(, $cascade:ident)?) => {
         $crate::model_writes!(@create_update $record, $id, $fields);
 
+        /// Deletes the record; with `cascade` (where the kind takes it)
+        /// the interactions using it go too, else they make it a 409.
         pub fn delete(
             conn: &mut $crate::DbConn,
             actor: &$crate::Actor,
             model_id: palisade_domain::ids::ModelId,
             id: $id,
             expected_version: Option<i64>,
+            $($cascade: bool,)?
         ) -> Result<(), $crate::StoreError> {
-            $crate::versioned::delete::<$record>(conn, actor, model_id, id, expected_version, false)
-        }
-    };
-    ($record:ty, $id:ty, $fields:ty, cascade) => {
-        $crate::model_writes!(@create_update $record, $id, $fields);
-
-        /// `cascade` deletes the interactions that use it too; without it
-        /// they make the delete a 409.
-        pub fn delete(
-            conn: &mut $crate::DbConn,
-            actor: &$crate::Actor,
-            model_id: palisade_domain::ids::ModelId,
-            id: $id,
-            expected_version: Option<i64>,
-            cascade: bool,
-        ) -> Result<(), $crate::StoreError> {
+            let cascade = false $(|| $cascade)?;
             $crate::versioned::delete::<$record>(conn, actor, model_id, id, expected_version, cascade)
         }
     };

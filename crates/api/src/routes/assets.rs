@@ -5,16 +5,15 @@ use palisade_domain::asset::{Asset, AssetFields, AssetKind, Cia, Classification}
 use palisade_domain::ids::{AssetId, ModelId, TrustZoneId};
 use palisade_domain::scope::{self, ScopeSummary};
 use palisade_store::assets::{self, AssetFilter};
-use palisade_store::{Actor, DbConn, PageRequest, StoreError};
+use palisade_store::PageRequest;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::resource::{resource, store_calls, Resource};
+use crate::resource::{resource, store_calls, CascadeParams, Resource};
 use crate::respond::{list_params, list_type};
-use crate::routes::environment::DeleteParams;
 use crate::state::AppState;
 
 use super::{path_id, resource};
@@ -38,7 +37,7 @@ resource!(in_model
     record: Asset,
     list: AssetList,
     params: AssetParams,
-    delete_params: DeleteParams,
+    delete_params: CascadeParams,
     create: (create_asset, "createAsset", "Add an asset to the model's inventory."),
     list_all: (list_assets, "listAssets", "List the model's assets (by id unless sorted), filtered by field."),
     get: (get_asset, "getAsset", "Get an asset."),
@@ -54,7 +53,6 @@ impl Resource for Assets {
     type Params = AssetParams;
     type Filter = AssetFilter;
     type List = AssetList;
-    type DeleteParams = DeleteParams;
     const SEGMENT: &'static str = "assets";
 
     fn fields(input: AssetFields) -> Result<AssetFields, ApiError> {
@@ -83,24 +81,7 @@ impl Resource for Assets {
     }
 
     store_calls!(@crud palisade_store::assets);
-
-    fn delete(
-        conn: &mut DbConn,
-        actor: &Actor,
-        model: ModelId,
-        id: AssetId,
-        expected: Option<i64>,
-        params: DeleteParams,
-    ) -> Result<(), StoreError> {
-        assets::delete(
-            conn,
-            actor,
-            model,
-            id,
-            expected,
-            params.cascade.unwrap_or(false),
-        )
-    }
+    store_calls!(@delete palisade_store::assets, cascade);
 }
 
 /// A classification, or `unclassified` for assets with none.

@@ -45,7 +45,6 @@ impl Resource for Controls {
     type Params = ControlParams;
     type Filter = ControlFilter;
     type List = ControlList;
-    type DeleteParams = NoParams;
     const SEGMENT: &'static str = "controls";
 
     fn fields(input: ControlFields) -> Result<ControlFields, ApiError> {

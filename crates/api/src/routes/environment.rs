@@ -5,8 +5,6 @@ use actix_web::{web, HttpResponse};
 use palisade_domain::environment::{self, EnvironmentFacts, EnvironmentSummary};
 use palisade_domain::ids::ModelId;
 use palisade_store::{assets, interactions, parties, trust_zones};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -18,14 +16,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/api/v1/models/{model_id}/environment").route(web::get().to(get_environment)),
     );
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeleteParams {
-    /// Also delete the interactions that use the record (default false: refuse with 409).
-    pub cascade: Option<bool>,
 }
 
 /// The environment: parties by kind and trust level, third parties and what

@@ -43,7 +43,6 @@ impl Resource for Interactions {
     type Params = InteractionParams;
     type Filter = InteractionFilter;
     type List = InteractionList;
-    type DeleteParams = NoParams;
     const SEGMENT: &'static str = "interactions";
 
     fn fields(input: InteractionFields) -> Result<InteractionFields, ApiError> {

@@ -1,14 +1,13 @@
 //! Step 3 — parties: customers, employees, partners and third-party vendors.
 
 use palisade_domain::environment::{Party, PartyFields, PartyKind, TrustLevel};
-use palisade_domain::ids::{ModelId, PartyId, TrustZoneId};
+use palisade_domain::ids::{PartyId, TrustZoneId};
 use palisade_store::parties::PartyFilter;
-use palisade_store::{Actor, DbConn, PageRequest, StoreError};
+use palisade_store::PageRequest;
 
 use crate::error::ApiError;
-use crate::resource::{resource, store_calls, Resource};
+use crate::resource::{resource, store_calls, CascadeParams, Resource};
 use crate::respond::{list_params, list_type};
-use crate::routes::environment::DeleteParams;
 
 pub struct Parties;
 
@@ -28,7 +27,7 @@ resource!(in_model
     record: Party,
     list: PartyList,
     params: PartyParams,
-    delete_params: DeleteParams,
+    delete_params: CascadeParams,
     create: (create_party, "createParty", "Create a party."),
     list_all: (list_parties, "listParties", "List the model's parties (by id unless sorted)."),
     get: (get_party, "getParty", "Get a party."),
@@ -44,7 +43,6 @@ impl Resource for Parties {
     type Params = PartyParams;
     type Filter = PartyFilter;
     type List = PartyList;
-    type DeleteParams = DeleteParams;
     const SEGMENT: &'static str = "parties";
 
     fn fields(input: PartyFields) -> Result<PartyFields, ApiError> {
@@ -69,24 +67,7 @@ impl Resource for Parties {
     }
 
     store_calls!(@crud palisade_store::parties);
-
-    fn delete(
-        conn: &mut DbConn,
-        actor: &Actor,
-        model: ModelId,
-        id: PartyId,
-        expected: Option<i64>,
-        params: DeleteParams,
-    ) -> Result<(), StoreError> {
-        palisade_store::parties::delete(
-            conn,
-            actor,
-            model,
-            id,
-            expected,
-            params.cascade.unwrap_or(false),
-        )
-    }
+    store_calls!(@delete palisade_store::parties, cascade);
 }
 
 list_params!(PartyParams sorted by PartySort { "name", "kind", "trust_level", "created_at", "updated_at" } {

@@ -46,7 +46,6 @@ impl Resource for ThreatActors {
     type Params = ActorParams;
     type Filter = ActorFilter;
     type List = ThreatActorList;
-    type DeleteParams = NoParams;
     const SEGMENT: &'static str = "threat-actors";
 
     fn fields(input: ThreatActorFields) -> Result<ThreatActorFields, ApiError> {

@@ -49,7 +49,6 @@ impl Resource for Threats {
     type Params = ThreatParams;
     type Filter = ThreatFilter;
     type List = ThreatList;
-    type DeleteParams = crate::resource::NoParams;
     const SEGMENT: &'static str = "threats";
 
     fn fields(input: ThreatInput) -> Result<ThreatFields, ApiError> {

@@ -43,7 +43,6 @@ impl Resource for TrustZones {
     type Params = TrustZoneParams;
     type Filter = TrustZoneFilter;
     type List = TrustZoneList;
-    type DeleteParams = NoParams;
     const SEGMENT: &'static str = "trust-zones";
 
     fn fields(input: TrustZoneFields) -> Result<TrustZoneFields, ApiError> {
