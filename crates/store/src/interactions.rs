@@ -12,11 +12,12 @@ use palisade_domain::environment::{crosses_boundary, Endpoint, Interaction, Inte
 use palisade_domain::ids::{InteractionId, ModelId, OrgId, TrustZoneId};
 use palisade_domain::ValidationErrors;
 
-use crate::db::{write_tx, DbConn};
-use crate::models::{check_version, ensure_visible};
+use crate::db::DbConn;
+use crate::models::ensure_visible;
 use crate::schema::{assets, interaction_data_assets, interactions, parties};
 use crate::scope::Scoped;
-use crate::{audit, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
+use crate::versioned::Stored;
+use crate::{parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = interactions, treat_none_as_null = true)]
@@ -270,47 +271,6 @@ fn load_one(
         .ok_or(StoreError::NotFound)
 }
 
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    fields: InteractionFields,
-) -> Result<Interaction, StoreError> {
-    fields.validate()?;
-    write_tx(conn, |conn| {
-        ensure_visible(conn, actor.org_id, model_id)?;
-        check_references(conn, model_id, &fields)?;
-        let now = time::utc(time::now());
-        let draft = Interaction {
-            id: InteractionId::generate(),
-            model_id,
-            fields: fields.clone(),
-            crosses_trust_boundary: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        diesel::insert_into(interactions::table)
-            .values(InteractionRow::new(&draft))
-            .execute(conn)?;
-        write_data(conn, &draft)?;
-        let created = load_one(conn, model_id, draft.id)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "interaction",
-                model_id,
-                AuditAction::Create,
-                created.id,
-                None,
-                Some(&created),
-            )?,
-        )?;
-        Ok(created)
-    })
-}
-
 pub fn get(
     conn: &mut DbConn,
     org: OrgId,
@@ -319,6 +279,46 @@ pub fn get(
 ) -> Result<Interaction, StoreError> {
     ensure_visible(conn, org, model_id)?;
     load_one(conn, model_id, id)
+}
+
+crate::model_writes!(Interaction, InteractionId, InteractionFields);
+
+/// Whether a flow crosses a trust boundary is derived: a write reads it back.
+impl Stored for Interaction {
+    type Id = InteractionId;
+
+    fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: InteractionId) -> Result<Self, StoreError> {
+        get(c, org, m, id)
+    }
+
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+        check_references(c, new.model_id, &new.fields)?;
+        diesel::insert_into(interactions::table)
+            .values(InteractionRow::new(new))
+            .execute(c)?;
+        write_data(c, new)
+    }
+
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+        check_references(c, now.model_id, &now.fields)?;
+        let n = crate::write_if_unchanged!(c, interactions, was, InteractionRow::new(now));
+        write_data(c, now)?;
+        Ok(n)
+    }
+
+    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        let id = was.id.to_string();
+        diesel::delete(
+            interaction_data_assets::table.filter(interaction_data_assets::interaction_id.eq(&id)),
+        )
+        .execute(c)?;
+        diesel::delete(interactions::table.filter(interactions::id.eq(&id))).execute(c)?;
+        Ok(())
+    }
+
+    fn reread(c: &mut DbConn, written: Self) -> Result<Self, StoreError> {
+        load_one(c, written.model_id, written.id)
+    }
 }
 
 pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Interaction>, StoreError> {
@@ -380,100 +380,6 @@ pub fn list(
     }
 }
 
-pub fn update(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: InteractionId,
-    expected_version: Option<i64>,
-    change_fields: impl FnOnce(&Interaction) -> Result<InteractionFields, StoreError>,
-) -> Result<Interaction, StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        let fields = change_fields(&current)?;
-        fields.validate()?;
-        check_version(current.version, expected_version)?;
-        if fields == current.fields {
-            return Ok(current);
-        }
-        check_references(conn, model_id, &fields)?;
-        let draft = Interaction {
-            fields,
-            version: current.version + 1,
-            updated_at: time::utc(time::now()),
-            ..current.clone()
-        };
-        let n = diesel::update(
-            interactions::table
-                .filter(interactions::id.eq(id.to_string()))
-                .filter(interactions::version.eq(current.version)),
-        )
-        .set(InteractionRow::new(&draft))
-        .execute(conn)?;
-        if n != 1 {
-            return Err(StoreError::Conflict(
-                "the interaction was changed concurrently; retry".into(),
-            ));
-        }
-        write_data(conn, &draft)?;
-        let updated = load_one(conn, model_id, id)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change::of(
-                "interaction",
-                model_id,
-                AuditAction::Update,
-                id,
-                Some(&current),
-                Some(&updated),
-            )?,
-        )?;
-        Ok(updated)
-    })
-}
-
-fn delete_row(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    current: &Interaction,
-) -> Result<(), StoreError> {
-    diesel::delete(
-        interaction_data_assets::table
-            .filter(interaction_data_assets::interaction_id.eq(current.id.to_string())),
-    )
-    .execute(conn)?;
-    diesel::delete(interactions::table.filter(interactions::id.eq(current.id.to_string())))
-        .execute(conn)?;
-    audit::record(
-        conn,
-        actor,
-        audit::Change::of(
-            "interaction",
-            model_id,
-            AuditAction::Delete,
-            current.id,
-            Some(current),
-            None,
-        )?,
-    )
-}
-
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    model_id: ModelId,
-    id: InteractionId,
-    expected_version: Option<i64>,
-) -> Result<(), StoreError> {
-    write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
-        check_version(current.version, expected_version)?;
-        delete_row(conn, actor, model_id, &current)
-    })
-}
-
 /// Interactions that use an asset (as an end or as carried data).
 pub fn using_asset(conn: &mut DbConn, asset: &str) -> Result<Vec<String>, StoreError> {
     let mut ids: Vec<String> = interactions::table
@@ -516,7 +422,15 @@ pub(crate) fn remove_users(
     }
     for id in ids {
         let current = load_one(conn, model_id, parse_id(id)?)?;
-        delete_row(conn, actor, model_id, &current)?;
+        Interaction::remove(conn, actor, &current, false)?;
+        crate::versioned::audited(
+            conn,
+            actor,
+            model_id,
+            AuditAction::Delete,
+            Some(&current),
+            None,
+        )?;
     }
     Ok(())
 }

@@ -29,8 +29,10 @@ pub(crate) trait Record: Clone + Serialize {
     fn fresh(model_id: ModelId, fields: Self::Fields) -> Self;
 }
 
+/// `Record` for a record kind with the usual fields; `$extra` gives what
+/// a fresh record of a kind with derived fields starts with.
 macro_rules! record {
-    ($t:ty, $fields:ty, $id:ty, $entity:literal, $name:literal) => {
+    ($t:ty, $fields:ty, $id:ty, $entity:literal, $name:literal $(, $extra:ident: $value:expr)*) => {
         impl Record for $t {
             type Fields = $fields;
             const ENTITY: &'static str = $entity;
@@ -64,6 +66,7 @@ macro_rules! record {
                     version: 1,
                     created_at: now,
                     updated_at: now,
+                    $($extra: $value,)*
                 }
             }
         }
@@ -71,11 +74,15 @@ macro_rules! record {
 }
 
 use palisade_domain::asset::{Asset, AssetFields};
-use palisade_domain::environment::{Party, PartyFields, TrustZone, TrustZoneFields};
+use palisade_domain::environment::{
+    Interaction, InteractionFields, Party, PartyFields, TrustZone, TrustZoneFields,
+};
 use palisade_domain::threat::{Control, ControlFields, Threat, ThreatFields};
 use palisade_domain::threat_actor::{ThreatActor, ThreatActorFields};
 
-use palisade_domain::ids::{AssetId, ControlId, PartyId, ThreatActorId, ThreatId, TrustZoneId};
+use palisade_domain::ids::{
+    AssetId, ControlId, InteractionId, PartyId, ThreatActorId, ThreatId, TrustZoneId,
+};
 
 record!(Asset, AssetFields, AssetId, "asset", "asset");
 record!(
@@ -95,6 +102,14 @@ record!(
 record!(Party, PartyFields, PartyId, "party", "party");
 record!(Threat, ThreatFields, ThreatId, "threat", "threat");
 record!(Control, ControlFields, ControlId, "control", "control");
+record!(
+    Interaction,
+    InteractionFields,
+    InteractionId,
+    "interaction",
+    "interaction",
+    crosses_trust_boundary: false
+);
 
 /// A record kind's own writes: the row and what goes with it (links,
 /// risk marks). Validation, visibility, the transaction, the version guard
@@ -110,10 +125,15 @@ pub(crate) trait Stored: Record {
     /// Removes the record; `cascade` lets it take dependants with it
     /// where the kind allows (interactions using an asset or a party).
     fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError>;
+    /// The record as a read would give it after a write: kinds with
+    /// derived fields read them again.
+    fn reread(_: &mut DbConn, written: Self) -> Result<Self, StoreError> {
+        Ok(written)
+    }
 }
 
 /// Audits a change of a record: what it was and what it became.
-fn audited<R: Record>(
+pub(crate) fn audited<R: Record>(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
@@ -135,10 +155,11 @@ pub(crate) fn create<R: Stored>(
     fields: R::Fields,
 ) -> Result<R, StoreError> {
     R::validate(&fields)?;
-    let record = R::fresh(model_id, fields);
+    let fresh = R::fresh(model_id, fields);
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
-        R::insert(conn, actor, &record)?;
+        R::insert(conn, actor, &fresh)?;
+        let record = R::reread(conn, fresh)?;
         audited(
             conn,
             actor,
@@ -146,9 +167,9 @@ pub(crate) fn create<R: Stored>(
             AuditAction::Create,
             None,
             Some(&record),
-        )
-    })?;
-    Ok(record)
+        )?;
+        Ok(record)
+    })
 }
 
 /// Changes a record in one transaction: `change` gives the new fields from
@@ -171,13 +192,14 @@ pub(crate) fn update<R: Stored>(
         if &fields == current.fields() {
             return Ok(current);
         }
-        let updated = current.next(fields);
-        if R::write(conn, actor, &current, &updated)? != 1 {
+        let draft = current.next(fields);
+        if R::write(conn, actor, &current, &draft)? != 1 {
             return Err(StoreError::Conflict(format!(
                 "the {} was changed concurrently; retry",
                 R::NAME
             )));
         }
+        let updated = R::reread(conn, draft)?;
         audited(
             conn,
             actor,
