@@ -11,6 +11,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::DbConn;
 use crate::models::ensure_visible;
+use crate::risks::Affected;
 use crate::schema::{assets, trust_zones};
 use crate::versioned::Stored;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
@@ -162,7 +163,7 @@ impl Stored for Asset {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
         check_references(c, new)?;
         diesel::insert_into(assets::table)
             .values(AssetRow::new(new)?)
@@ -170,12 +171,14 @@ impl Stored for Asset {
         Ok(())
     }
 
-    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now)?;
-        let n = crate::write_if_unchanged!(c, assets, was, AssetRow::new(now)?);
-        let reach = naming_threats(c, now.model_id, now.id)?;
-        crate::jobs::enqueue_recompute(c, a, now.model_id, &reach)?;
-        Ok(n)
+        Ok(crate::write_if_unchanged!(
+            c,
+            assets,
+            was,
+            AssetRow::new(now)?
+        ))
     }
 
     /// Refused while assets sit inside it or attack trees target it;
@@ -206,11 +209,19 @@ impl Stored for Asset {
         let using = crate::interactions::using_asset(c, &id.to_string())?;
         let what = format!("asset {id}");
         crate::interactions::remove_users(c, a, model_id, &what, &using, cascade)?;
-        let reach = naming_threats(c, model_id, id)?;
         crate::links::forget_targets(c, &[id.to_string()])?;
         diesel::delete(assets::table.filter(assets::id.eq(id.to_string()))).execute(c)?;
-        crate::jobs::enqueue_recompute(c, a, model_id, &reach)?;
         Ok(())
+    }
+
+    /// A new asset is named by no threat yet; a change or a delete moves
+    /// the threats naming it.
+    fn reach(
+        c: &mut DbConn,
+        was: Option<&Self>,
+        _: Option<&Self>,
+    ) -> Result<Option<Affected>, StoreError> {
+        was.map(|a| naming_threats(c, a.model_id, a.id)).transpose()
     }
 }
 
@@ -284,8 +295,11 @@ fn naming_threats(
     conn: &mut DbConn,
     model_id: ModelId,
     id: AssetId,
-) -> Result<crate::risks::Affected, StoreError> {
-    Ok(crate::risks::Affected::Threats(
-        crate::risks::threats_naming(conn, &model_id.to_string(), "asset", &[id.to_string()])?,
-    ))
+) -> Result<Affected, StoreError> {
+    Ok(Affected::Threats(crate::risks::threats_naming(
+        conn,
+        &model_id.to_string(),
+        "asset",
+        &[id.to_string()],
+    )?))
 }

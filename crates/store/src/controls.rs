@@ -134,7 +134,7 @@ crate::model_reads!(controls, ControlRow, Control, ControlId, with_links);
 
 crate::model_writes!(Control, ControlId, ControlFields);
 
-/// A control's writes mark the threats it reaches, before and after.
+/// A control's change moves the threats it reaches, before and after.
 impl Stored for Control {
     type Id = ControlId;
 
@@ -142,36 +142,39 @@ impl Stored for Control {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError> {
-        let m = new.model_id.to_string();
+    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
         check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(controls::table)
             .values(ControlRow::new(new))
             .execute(c)?;
-        write_links(c, new)?;
-        let reach = crate::risks::reach_of_control(c, &m, &new.fields)?;
-        crate::jobs::enqueue_recompute(c, a, new.model_id, &Affected::Threats(reach))?;
-        Ok(())
+        write_links(c, new)
     }
 
-    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
-        let m = now.model_id.to_string();
+    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, controls, was, ControlRow::new(now));
         write_links(c, now)?;
-        let mut reach = crate::risks::reach_of_control(c, &m, &was.fields)?;
-        reach.extend(crate::risks::reach_of_control(c, &m, &now.fields)?);
-        crate::jobs::enqueue_recompute(c, a, now.model_id, &Affected::Threats(reach))?;
         Ok(n)
     }
 
-    fn remove(c: &mut DbConn, a: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
         let id = was.id.to_string();
-        let reach = crate::risks::reach_of_control(c, &was.model_id.to_string(), &was.fields)?;
         links::forget_owner(c, &id)?;
         diesel::delete(controls::table.filter(controls::id.eq(&id))).execute(c)?;
-        crate::jobs::enqueue_recompute(c, a, was.model_id, &Affected::Threats(reach))?;
         Ok(())
+    }
+
+    fn reach(
+        c: &mut DbConn,
+        was: Option<&Self>,
+        now: Option<&Self>,
+    ) -> Result<Option<Affected>, StoreError> {
+        let mut reach = Vec::new();
+        for control in was.into_iter().chain(now) {
+            let m = control.model_id.to_string();
+            reach.extend(crate::risks::reach_of_control(c, &m, &control.fields)?);
+        }
+        Ok(Some(Affected::Threats(reach)))
     }
 }
 

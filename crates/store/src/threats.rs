@@ -163,7 +163,7 @@ crate::model_reads!(threats, ThreatRow, Threat, ThreatId, with_links);
 
 crate::model_writes!(Threat, ThreatId, ThreatFields);
 
-/// Every write of a threat marks its own register row, and only it.
+/// A threat's change moves its own register row, and only it.
 impl Stored for Threat {
     type Id = ThreatId;
 
@@ -171,33 +171,36 @@ impl Stored for Threat {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
         check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(threats::table)
             .values(ThreatRow::new(new))
             .execute(c)?;
-        write_links(c, new)?;
-        let reach = Affected::Threats(vec![new.id.to_string()]);
-        crate::jobs::enqueue_recompute(c, a, new.model_id, &reach)?;
-        Ok(())
+        write_links(c, new)
     }
 
-    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, threats, was, ThreatRow::new(now));
         write_links(c, now)?;
-        let reach = Affected::Threats(vec![now.id.to_string()]);
-        crate::jobs::enqueue_recompute(c, a, now.model_id, &reach)?;
         Ok(n)
     }
 
-    fn remove(c: &mut DbConn, a: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
         let tid = was.id.to_string();
         links::forget_owner(c, &tid)?;
         links::forget_targets(c, std::slice::from_ref(&tid))?;
         diesel::delete(threats::table.filter(threats::id.eq(&tid))).execute(c)?;
-        crate::jobs::enqueue_recompute(c, a, was.model_id, &Affected::Threats(vec![tid]))?;
         Ok(())
+    }
+
+    fn reach(
+        _: &mut DbConn,
+        was: Option<&Self>,
+        now: Option<&Self>,
+    ) -> Result<Option<Affected>, StoreError> {
+        let id = now.or(was).map(|t| t.id.to_string());
+        Ok(id.map(|id| Affected::Threats(vec![id])))
     }
 }
 

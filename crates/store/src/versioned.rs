@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
+use crate::risks::Affected;
 use crate::{audit, time, Actor, StoreError};
 
 pub(crate) trait Record: Clone + Serialize {
@@ -118,18 +119,42 @@ pub(crate) trait Stored: Record {
     type Id: Copy;
     /// The record, a 404 unless the organisation sees the model.
     fn load(c: &mut DbConn, org: OrgId, model: ModelId, id: Self::Id) -> Result<Self, StoreError>;
-    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError>;
+    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError>;
     /// Writes `now` over `was` only if `was` is still current (use
     /// `write_if_unchanged!`): the rows touched, 0 when a concurrent change won.
-    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError>;
+    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError>;
     /// Removes the record; `cascade` lets it take dependants with it
     /// where the kind allows (interactions using an asset or a party).
     fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError>;
+    /// The register rows a change can move (`None`: the kind does not feed
+    /// the register). Asked before a delete removes anything, and after a
+    /// create or an update wrote; the rows are marked and a recomputation
+    /// queued last, so the model's revision row is locked only briefly.
+    fn reach(
+        _: &mut DbConn,
+        was: Option<&Self>,
+        now: Option<&Self>,
+    ) -> Result<Option<Affected>, StoreError> {
+        let _ = (was, now);
+        Ok(None)
+    }
     /// The record as a read would give it after a write: kinds with
     /// derived fields read them again.
     fn reread(_: &mut DbConn, written: Self) -> Result<Self, StoreError> {
         Ok(written)
     }
+}
+
+fn mark(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: ModelId,
+    reach: Option<Affected>,
+) -> Result<(), StoreError> {
+    if let Some(reach) = reach {
+        crate::jobs::enqueue_recompute(conn, actor, model_id, &reach)?;
+    }
+    Ok(())
 }
 
 /// Audits a change of a record: what it was and what it became.
@@ -158,7 +183,7 @@ pub(crate) fn create<R: Stored>(
     let fresh = R::fresh(model_id, fields);
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
-        R::insert(conn, actor, &fresh)?;
+        R::insert(conn, &fresh)?;
         let record = R::reread(conn, fresh)?;
         audited(
             conn,
@@ -168,6 +193,8 @@ pub(crate) fn create<R: Stored>(
             None,
             Some(&record),
         )?;
+        let reach = R::reach(conn, None, Some(&record))?;
+        mark(conn, actor, model_id, reach)?;
         Ok(record)
     })
 }
@@ -193,7 +220,7 @@ pub(crate) fn update<R: Stored>(
             return Ok(current);
         }
         let draft = current.next(fields);
-        if R::write(conn, actor, &current, &draft)? != 1 {
+        if R::write(conn, &current, &draft)? != 1 {
             return Err(StoreError::Conflict(format!(
                 "the {} was changed concurrently; retry",
                 R::NAME
@@ -208,6 +235,8 @@ pub(crate) fn update<R: Stored>(
             Some(&current),
             Some(&updated),
         )?;
+        let reach = R::reach(conn, Some(&current), Some(&updated))?;
+        mark(conn, actor, model_id, reach)?;
         Ok(updated)
     })
 }
@@ -225,6 +254,7 @@ pub(crate) fn delete<R: Stored>(
     write_tx(conn, |conn| {
         let current = R::load(conn, actor.org_id, model_id, id)?;
         check_version(current.version(), expected_version)?;
+        let reach = R::reach(conn, Some(&current), None)?;
         R::remove(conn, actor, &current, cascade)?;
         audited(
             conn,
@@ -233,7 +263,8 @@ pub(crate) fn delete<R: Stored>(
             AuditAction::Delete,
             Some(&current),
             None,
-        )
+        )?;
+        mark(conn, actor, model_id, reach)
     })
 }
 
