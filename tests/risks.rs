@@ -565,6 +565,10 @@ both_modes!(
     );
         let on_asset = c.all(&format!("{base}?asset_id={a_asset}"), 50);
         assert_eq!(on_asset.len(), 5, "threats 0, 2, 4, 6, 8 name the asset");
+        // No treatment settles a risk yet: every row is open.
+        assert_eq!(c.all(&format!("{base}?status=open"), 50).len(), whole.len());
+        assert!(c.all(&format!("{base}?status=accepted"), 50).is_empty());
+        assert!(c.all("/api/v1/risks?status=avoided", 50).is_empty());
 
         // Across the organisation's models, never another organisation's.
         let portfolio = c.all("/api/v1/risks?severity=critical", 2);
@@ -599,5 +603,7 @@ both_modes!(
             "{base}?cursor=01890000-0000-7000-8000-000000000000"
         ))
         .names_field("cursor");
+        c.get(&format!("{base}?status=mitigated"))
+            .names_field("status");
     }
 );

@@ -133,6 +133,7 @@ fn every_enum_schema_lists_the_wire_values() {
         d::threat_actor::Origin => "Origin",
         d::environment::PartyKind => "PartyKind",
         d::role::Role => "Role",
+        d::risk::RiskStatus => "RiskStatus",
         d::severity::Severity => "Severity",
         d::threat_actor::SkillLevel => "SkillLevel",
         d::progress::StepStatus => "StepStatus",

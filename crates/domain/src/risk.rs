@@ -12,6 +12,19 @@ use crate::scoring::{Method, Score, ScoreResult};
 use crate::severity::Severity;
 use crate::threat::{Control, Stride, Threat, ThreatAssessment};
 
+string_enum!(
+    /// Where a risk stands: `open` until a treatment settles it (step 5):
+    /// `treated` (its reduction is done), `transferred`, `avoided`, or
+    /// `accepted` (until the acceptance expires).
+    RiskStatus {
+        Open => "open",
+        Treated => "treated",
+        Transferred => "transferred",
+        Avoided => "avoided",
+        Accepted => "accepted",
+    }
+);
+
 /// One row of the register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -30,8 +43,7 @@ pub struct RiskRow {
     pub residual_severity: Severity,
     pub projected_score: f64,
     pub projected_severity: Severity,
-    /// `open` until treatments exist (step 5).
-    pub status: String,
+    pub status: RiskStatus,
     pub explanation: Vec<String>,
     /// When the row was computed (set when it is stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +142,7 @@ fn failed_row(threat: &Threat, why: String) -> RiskRow {
         residual_severity: Severity::Info,
         projected_score: 0.0,
         projected_severity: Severity::Info,
-        status: "open".into(),
+        status: RiskStatus::Open,
         explanation: vec![format!("not scored: {why}")],
         computed_at: None,
     }
@@ -161,7 +173,7 @@ fn row(
         residual_severity: residual.severity,
         projected_score: projected.score.value(),
         projected_severity: projected.severity,
-        status: "open".into(),
+        status: RiskStatus::Open,
         explanation,
         computed_at: None,
     }

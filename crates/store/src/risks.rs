@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use palisade_domain::ids::{AttackTreeId, ModelId, OrgId};
-use palisade_domain::risk::{register, RiskRow, TreeForRisk};
+use palisade_domain::risk::{register, RiskRow, RiskStatus, TreeForRisk};
 use palisade_domain::scoring::attack_tree::Tree;
 use palisade_domain::threat::{ControlFields, ThreatAssessment};
 
@@ -143,7 +143,7 @@ impl Row {
             residual_level: level(r.residual_severity),
             projected_score: r.projected_score,
             projected_severity: r.projected_severity.as_str().into(),
-            status: r.status.clone(),
+            status: r.status.as_str().into(),
             explanation: serde_json::to_string(&r.explanation)?,
             computed_revision: revision,
             computed_at: at,
@@ -163,7 +163,7 @@ impl Row {
             residual_severity: parse_enum(&self.residual_severity, Severity::parse)?,
             projected_score: self.projected_score,
             projected_severity: parse_enum(&self.projected_severity, Severity::parse)?,
-            status: self.status,
+            status: parse_enum(&self.status, RiskStatus::parse)?,
             explanation: serde_json::from_str(&self.explanation)?,
             computed_at: Some(time::utc(self.computed_at)),
         })
@@ -203,6 +203,7 @@ pub struct RiskQuery {
     pub actor_id: Option<String>,
     pub stride: Option<Stride>,
     pub method: Option<Method>,
+    pub status: Option<RiskStatus>,
     pub sort: RiskSort,
 }
 
@@ -231,6 +232,9 @@ pub fn page(
         }
         if let Some(m) = q.method {
             query = query.filter(risk_rows::method.eq(m.as_str()));
+        }
+        if let Some(s) = q.status {
+            query = query.filter(risk_rows::status.eq(s.as_str()));
         }
         for (kind, target) in [("asset", &q.asset_id), ("actor", &q.actor_id)] {
             if let Some(target) = target {

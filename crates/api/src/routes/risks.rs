@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use palisade_domain::ids::{JobId, ModelId, OrgId};
 use palisade_domain::job::Job;
-use palisade_domain::risk::RiskRow;
+use palisade_domain::risk::{RiskRow, RiskStatus};
 use palisade_domain::scoring::Method;
 use palisade_domain::severity::Severity;
 use palisade_domain::threat::Stride;
@@ -115,6 +115,8 @@ pub struct RiskParams {
     pub actor_id: Option<uuid::Uuid>,
     pub stride: Option<Stride>,
     pub method: Option<Method>,
+    /// Only rows with this status (`open` until step 5's treatments settle a risk).
+    pub status: Option<RiskStatus>,
     /// `rank` (default for one model: residual, then inherent score, both
     /// descending, then title; across models the same one ranking), `residual_score`, `-residual_score` (default across
     /// models), `inherent_score`, `projected_score`, `title`, each also with `-`.
@@ -138,6 +140,7 @@ impl RiskParams {
             actor_id: self.actor_id.map(|a| a.to_string()),
             stride: self.stride,
             method: self.method,
+            status: self.status,
             sort: self.sort.map_or(
                 if model.is_some() {
                     RiskSort::Rank
