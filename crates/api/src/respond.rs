@@ -297,40 +297,6 @@ macro_rules! sort_keys {
 }
 pub(crate) use sort_keys;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_junk_is_named() {
-        let id = uuid::Uuid::now_v7().to_string();
-        let page = Page {
-            items: vec![1],
-            next_after: Some(id.clone()),
-            total: None,
-        };
-        let cursor = next_cursor(&page).unwrap();
-        assert_eq!(
-            page_request(Some(10), Some(&cursor)).unwrap().after,
-            Some(id)
-        );
-        for bad in ["%%%", "bm90LWEtdXVpZA"] {
-            match page_request(None, Some(bad)) {
-                Err(ApiError::Validation(e)) => assert_eq!(e.0[0].field, "cursor"),
-                _ => panic!("{bad} accepted"),
-            }
-        }
-    }
-
-    #[test]
-    fn limits_outside_one_to_five_hundred_are_refused() {
-        assert_eq!(page_request(None, None).unwrap().limit, 50);
-        assert_eq!(page_request(Some(500), None).unwrap().limit, 500);
-        assert!(page_request(Some(0), None).is_err());
-        assert!(page_request(Some(501), None).is_err());
-    }
-}
-
 /// A list's query parameters: its filters as declared, then `sort` (from
 /// the keys given), `count`, `limit` and `cursor`, which every list takes.
 macro_rules! list_params {
@@ -368,3 +334,37 @@ macro_rules! list_params {
     };
 }
 pub(crate) use list_params;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_named() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let page = Page {
+            items: vec![1],
+            next_after: Some(id.clone()),
+            total: None,
+        };
+        let cursor = next_cursor(&page).unwrap();
+        assert_eq!(
+            page_request(Some(10), Some(&cursor)).unwrap().after,
+            Some(id)
+        );
+        for bad in ["%%%", "bm90LWEtdXVpZA"] {
+            match page_request(None, Some(bad)) {
+                Err(ApiError::Validation(e)) => assert_eq!(e.0[0].field, "cursor"),
+                _ => panic!("{bad} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn limits_outside_one_to_five_hundred_are_refused() {
+        assert_eq!(page_request(None, None).unwrap().limit, 50);
+        assert_eq!(page_request(Some(500), None).unwrap().limit, 500);
+        assert!(page_request(Some(0), None).is_err());
+        assert!(page_request(Some(501), None).is_err());
+    }
+}
