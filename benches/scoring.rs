@@ -226,6 +226,8 @@ fn register_bench(c: &mut Criterion) {
                     &threats,
                     &controls,
                     &HashMap::new(),
+                    &[],
+                    chrono::NaiveDate::MIN,
                 ))
             })
         });

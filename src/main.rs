@@ -365,6 +365,7 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
         org_id: organization.id,
         key_id: None,
         request_id: None,
+        role: palisade_domain::role::Role::Owner,
     };
     let (key, secret) = api_keys::create(&mut conn, &actor, name, role)?;
     eprintln!(

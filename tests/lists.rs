@@ -116,6 +116,26 @@ fn furnish(c: &Client) -> Furnished {
         c.post(&format!("{base}/controls"), &json!({"name": name, "type": "preventive", "category": "technical",
             "status": status, "effectiveness": effectiveness, "threat_ids": [threats[i]], "asset_ids": [assets[i]]})).ok(201);
     }
+    let party = id(&c
+        .post(
+            &format!("{base}/parties"),
+            &json!({"name": "insurer", "kind": "partner", "trust_level": "trusted"}),
+        )
+        .ok(201));
+    for (i, (body, owner, due)) in [
+        (json!({"strategy": "avoid", "removed": "the export"}), "b", "2027-02-01"),
+        (json!({"strategy": "transfer", "counterparty_party_id": party, "mechanism": "insurance", "transferred_share": 0.5}), "a", "2027-01-01"),
+        (json!({"strategy": "avoid", "removed": "the import"}), "b", "2027-01-01"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = body;
+        body["threat_id"] = json!(threats[i]);
+        body["owner"] = json!(owner);
+        body["due_date"] = json!(due);
+        c.post(&format!("{base}/treatments"), &body).ok(201);
+    }
     Furnished {
         model,
         tree,

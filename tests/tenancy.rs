@@ -77,6 +77,13 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
         "threat_ids": [id(&threat)], "asset_ids": [id(&asset)], "defense_node_ids": [defense]}),
         )
         .ok(201);
+    let treatment = c
+        .post(
+            &format!("{base}/treatments"),
+            &json!({"threat_id": id(&threat), "strategy": "reduce", "owner": "secops",
+        "control_ids": [id(&control)]}),
+        )
+        .ok(201);
     let job = c
         .request("POST", &format!("{base}/risk-recomputations"), &[], None)
         .ok(202);
@@ -96,6 +103,7 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
         ("interaction_id", id(&interaction)),
         ("threat_id", id(&threat)),
         ("control_id", id(&control)),
+        ("treatment_id", id(&treatment)),
         ("job_id", job["job_id"].as_str().unwrap().to_string()),
         ("key_id", key),
     ])
@@ -114,6 +122,7 @@ fn snapshot(c: &Client, ids: &HashMap<&str, String>) -> Vec<Value> {
         "interactions",
         "threats",
         "controls",
+        "treatments",
     ] {
         seen.push(Value::Array(c.all(&format!("{base}/{list}"), 500)));
     }
@@ -135,6 +144,11 @@ fn body_for(operation: &str, ids: &HashMap<&str, String>) -> Option<Value> {
         "updateModel" | "updateAsset" | "updateThreatActor" | "updateTrustZone" | "updateParty"
         | "updateControl" => json!({"name": "mine"}),
         "updateThreat" => json!({"title": "mine"}),
+        "updateTreatment" => json!({"owner": "mine"}),
+        "moveTreatment" => json!({"to": "rejected", "note": "mine"}),
+        "createTreatment" => {
+            json!({"threat_id": ids["threat_id"], "strategy": "avoid", "removed": "x", "owner": "x"})
+        }
         "updateInteraction" => json!({"purpose": "mine"}),
         "updateAttackTreeNode" => json!({"label": "mine"}),
         "createAsset" => json!({"name": "x", "kind": "data"}),

@@ -25,6 +25,7 @@ impl Auth {
             org_id: self.org.id,
             key_id: Some(self.key.id),
             request_id: self.request_id.clone(),
+            role: self.key.role,
         }
     }
 

@@ -31,6 +31,13 @@ pub enum ApiError {
     PreconditionFailed { current: i64 },
     #[error("{0}")]
     Conflict(String),
+    /// A status move the state machine does not allow; `allowed` lists
+    /// the moves from the current status.
+    #[error("{message}")]
+    IllegalTransition {
+        message: String,
+        allowed: Vec<String>,
+    },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("method not allowed")]
@@ -57,6 +64,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::IllegalTransition { .. } => "illegal_transition",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable(_) => "unavailable",
@@ -75,6 +83,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::PreconditionFailed { .. } => "Precondition failed",
             ApiError::Conflict(_) => "Conflict",
+            ApiError::IllegalTransition { .. } => "Illegal transition",
             ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Unavailable(_) => "Service unavailable",
@@ -105,6 +114,10 @@ impl ApiError {
             detail: self.to_string(),
             code: self.code().to_string(),
             errors,
+            allowed: match self {
+                ApiError::IllegalTransition { allowed, .. } => Some(allowed.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -122,7 +135,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -159,6 +172,10 @@ pub struct Problem {
     /// For validation problems: each offending field and what is wrong with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For an illegal transition: the statuses the record may move to from
+    /// where it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 impl From<StoreError> for ApiError {
@@ -168,6 +185,15 @@ impl From<StoreError> for ApiError {
             StoreError::VersionMismatch { current } => ApiError::PreconditionFailed { current },
             StoreError::Invalid(errors) => ApiError::Validation(errors),
             StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::Forbidden(message) => ApiError::Forbidden(message),
+            StoreError::IllegalMove(refused) => ApiError::IllegalTransition {
+                message: refused.to_string(),
+                allowed: refused
+                    .allowed
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect(),
+            },
             StoreError::Unavailable(message) => ApiError::Unavailable(message),
             e @ (StoreError::Corrupt(_) | StoreError::Database(_) | StoreError::Migration(_)) => {
                 ApiError::Internal(e.to_string())

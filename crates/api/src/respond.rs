@@ -46,6 +46,7 @@ versioned!(
     palisade_domain::environment::Interaction,
     palisade_domain::threat::Threat,
     palisade_domain::threat::Control,
+    palisade_domain::treatment::Treatment,
 );
 
 pub fn etag(version: i64) -> String {
@@ -222,8 +223,13 @@ pub fn next_cursor<T>(page: &Page<T>) -> Option<String> {
 /// A page of `$item`s: `{items, next_cursor}`; `next_cursor` is `null` on the last page.
 macro_rules! list_type {
     ($name:ident, $item:ty) => {
+        $crate::respond::list_type!($name, $item, described as $item);
+    };
+    // For records whose schema is written apart from their type.
+    ($name:ident, $item:ty, described as $doc:ty) => {
         #[derive(serde::Serialize, utoipa::ToSchema)]
         pub struct $name {
+            #[schema(value_type = Vec<$doc>)]
             pub items: Vec<$item>,
             /// Pass as `cursor` for the next page; `null` when this is the last.
             pub next_cursor: Option<String>,

@@ -54,3 +54,4 @@ id_type!(InteractionId);
 id_type!(ThreatId);
 id_type!(ControlId);
 id_type!(JobId);
+id_type!(TreatmentId);

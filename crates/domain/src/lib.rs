@@ -71,6 +71,7 @@ pub mod scoring;
 pub mod severity;
 pub mod threat;
 pub mod threat_actor;
+pub mod treatment;
 pub mod tree;
 pub mod validation;
 

@@ -5,12 +5,15 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AttackTreeId, ModelId, ThreatId};
+use chrono::NaiveDate;
+
+use crate::ids::{AttackTreeId, ControlId, ModelId, ThreatId};
 use crate::scoring::attack_tree::{evaluate, DefenseEffectiveness, Evaluation, Tree};
-use crate::scoring::residual::{assess, ControlEffect, ControlStatus, Scored, Treatment};
+use crate::scoring::residual::{assess, ControlEffect, ControlStatus, Scored};
 use crate::scoring::{Method, Score, ScoreResult};
 use crate::severity::Severity;
 use crate::threat::{Control, Stride, Threat, ThreatAssessment};
+use crate::treatment::{Effect, Strategy, TreatmentStatus};
 
 string_enum!(
     /// Where a risk stands: `open` until a treatment settles it (step 5):
@@ -44,6 +47,9 @@ pub struct RiskRow {
     pub projected_score: f64,
     pub projected_severity: Severity,
     pub status: RiskStatus,
+    /// The threat's current treatment, if it has one (step 5).
+    pub treatment_strategy: Option<Strategy>,
+    pub treatment_status: Option<TreatmentStatus>,
     pub explanation: Vec<String>,
     /// When the row was computed (set when it is stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +149,8 @@ fn failed_row(threat: &Threat, why: String) -> RiskRow {
         projected_score: 0.0,
         projected_severity: Severity::Info,
         status: RiskStatus::Open,
+        treatment_strategy: None,
+        treatment_status: None,
         explanation: vec![format!("not scored: {why}")],
         computed_at: None,
     }
@@ -174,6 +182,8 @@ fn row(
         projected_score: projected.score.value(),
         projected_severity: projected.severity,
         status: RiskStatus::Open,
+        treatment_strategy: None,
+        treatment_status: None,
         explanation,
         computed_at: None,
     }
@@ -181,10 +191,14 @@ fn row(
 
 /// The ranked register: residual score, then inherent score (both
 /// descending), then title and threat id.
+/// `treatments` are the threats' current treatments (`treatment::effect`
+/// says what each does); `today` decides whether an acceptance is in force.
 pub fn register(
     threats: &[Threat],
     controls: &[Control],
     trees: &HashMap<AttackTreeId, Result<TreeForRisk, String>>,
+    treatments: &[crate::treatment::Treatment],
+    today: NaiveDate,
 ) -> Vec<RiskRow> {
     // Controls by the threats they cover, once, rather than a scan per threat.
     let mut by_threat: HashMap<ThreatId, Vec<&Control>> = HashMap::new();
@@ -193,14 +207,39 @@ pub fn register(
             by_threat.entry(*t).or_default().push(c);
         }
     }
+    let by_id: HashMap<ControlId, &Control> = controls.iter().map(|c| (c.id, c)).collect();
+    let decided: HashMap<ThreatId, &crate::treatment::Treatment> = treatments
+        .iter()
+        .filter(|t| t.superseded_by.is_none())
+        .map(|t| (t.fields.threat_id, t))
+        .collect();
     let mut rows: Vec<RiskRow> = threats
         .iter()
         .map(|t| {
             let on_threat: &[&Control] = by_threat.get(&t.id).map_or(&[], Vec::as_slice);
             let covering: Vec<ControlEffect> = on_threat.iter().map(|c| effect(c)).collect();
-            let base = vec![format!("{} control(s) cover this threat", covering.len())];
-            match &t.fields.assessment {
-                ThreatAssessment::Stateless(a) => match assess(Scored::Assessment(a), &covering, &[], Treatment::None) {
+            let decision = decided.get(&t.id).copied();
+            let treated = decision.map_or(Effect::NONE, |d| crate::treatment::effect(d, today));
+            // A reduce treatment's controls that do not cover the threat already.
+            let added: Vec<ControlEffect> = treated
+                .controls
+                .iter()
+                .filter(|id| !on_threat.iter().any(|c| c.id == **id))
+                .filter_map(|id| by_id.get(id))
+                .map(|c| effect(c))
+                .collect();
+            let mut base = vec![format!("{} control(s) cover this threat", covering.len())];
+            if let Some(d) = decision {
+                base.push(format!(
+                    "treatment: {} ({}){}",
+                    d.fields.plan.strategy(),
+                    d.status,
+                    if added.is_empty() { String::new() } else { format!(", adding {} control(s)", added.len()) }
+                ));
+            }
+            let decide = treated.treatment;
+            let mut scored = match &t.fields.assessment {
+                ThreatAssessment::Stateless(a) => match assess(Scored::Assessment(a), &covering, &added, decide) {
                     Ok(f) => {
                         let mut explanation = base;
                         explanation.extend(f.inherent.explanation.iter().cloned());
@@ -220,7 +259,7 @@ pub fn register(
                             .filter(|c| !realises_a_defense_of(tree, c))
                             .map(|c| effect(c))
                             .collect();
-                        let direct = |p: f64| assess(Scored::AttackTree { root_probability: p, impact: ta.impact }, &beside_the_tree, &[], Treatment::None);
+                        let direct = |p: f64| assess(Scored::AttackTree { root_probability: p, impact: ta.impact }, &beside_the_tree, &added, decide);
                         match (direct(inherent_p), direct(residual_p), direct(projected_p)) {
                             (Ok(i), Ok(r), Ok(pr)) => {
                                 let mut explanation = base;
@@ -238,7 +277,11 @@ pub fn register(
                     Some(Err(why)) => failed_row(t, format!("attack tree {}: {why}", ta.tree_id)),
                     None => failed_row(t, format!("attack tree {} is gone", ta.tree_id)),
                 },
-            }
+            };
+            scored.status = treated.status;
+            scored.treatment_strategy = decision.map(|d| d.fields.plan.strategy());
+            scored.treatment_status = decision.map(|d| d.status);
+            scored
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -319,6 +362,8 @@ mod tests {
             &[a.clone(), b.clone(), c.clone(), c2.clone()],
             &[control(&[&a], 50, ControlStatus::Implemented)],
             &HashMap::new(),
+            &[],
+            chrono::NaiveDate::MIN,
         );
         let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
         assert_eq!(titles, ["b", "b2", "c", "a"]);
@@ -332,6 +377,8 @@ mod tests {
             std::slice::from_ref(&a),
             &[control(&[&a], 50, ControlStatus::Planned)],
             &HashMap::new(),
+            &[],
+            chrono::NaiveDate::MIN,
         );
         assert_eq!(
             (rows[0].residual_score, rows[0].projected_score),

@@ -163,7 +163,7 @@ impl Stored for Asset {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         check_references(c, new)?;
         diesel::insert_into(assets::table)
             .values(AssetRow::new(new)?)
@@ -171,7 +171,7 @@ impl Stored for Asset {
         Ok(())
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now)?;
         Ok(crate::write_if_unchanged!(
             c,

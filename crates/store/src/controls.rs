@@ -142,7 +142,7 @@ impl Stored for Control {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(controls::table)
             .values(ControlRow::new(new))
@@ -150,7 +150,7 @@ impl Stored for Control {
         write_links(c, new)
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, controls, was, ControlRow::new(now));
         write_links(c, now)?;
@@ -173,6 +173,10 @@ impl Stored for Control {
         for control in was.into_iter().chain(now) {
             let m = control.model_id.to_string();
             reach.extend(crate::risks::reach_of_control(c, &m, &control.fields)?);
+            reach.extend(crate::risks::threats_reduced_with(
+                c,
+                &control.id.to_string(),
+            )?);
         }
         Ok(Some(Affected::Threats(reach)))
     }

@@ -22,6 +22,12 @@ pub enum StoreError {
     Database(DieselError),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The caller's role may not make this decision.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A status move the state machine does not allow.
+    #[error("{0}")]
+    IllegalMove(palisade_domain::treatment::IllegalMove),
 }
 
 impl From<DieselError> for StoreError {

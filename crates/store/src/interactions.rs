@@ -291,7 +291,7 @@ impl Stored for Interaction {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(interactions::table)
             .values(InteractionRow::new(new))
@@ -299,7 +299,7 @@ impl Stored for Interaction {
         write_data(c, new)
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, interactions, was, InteractionRow::new(now));
         write_data(c, now)?;

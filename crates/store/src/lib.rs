@@ -24,6 +24,7 @@ pub mod testing;
 pub mod threat_actors;
 pub mod threats;
 mod time;
+pub mod treatments;
 pub mod trust_zones;
 mod versioned;
 
@@ -33,6 +34,7 @@ pub use page::{Page, PageRequest, Sort};
 pub use scope::Scoped;
 
 use palisade_domain::ids::{ApiKeyId, OrgId};
+use palisade_domain::role::Role;
 
 /// Who is making a change: recorded in the audit log with every write.
 #[derive(Debug, Clone)]
@@ -41,6 +43,21 @@ pub struct Actor {
     /// `None` for changes made by the CLI.
     pub key_id: Option<ApiKeyId>,
     pub request_id: Option<String>,
+    /// What the caller may decide (some rules depend on it: accepting a
+    /// high risk is the owner's).
+    pub role: Role,
+}
+
+impl Actor {
+    /// Palisade itself (the expiry sweep) or an operator at the CLI.
+    pub fn system(org_id: OrgId) -> Actor {
+        Actor {
+            org_id,
+            key_id: None,
+            request_id: None,
+            role: Role::Owner,
+        }
+    }
 }
 
 /// Ids are stored as text; a malformed one means the row was not written by us.

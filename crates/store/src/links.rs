@@ -10,7 +10,8 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::DbConn;
 use crate::schema::{
-    assets, attack_tree_nodes, attack_trees, interactions, record_links, threat_actors, threats,
+    assets, attack_tree_nodes, attack_trees, controls, interactions, parties, record_links,
+    threat_actors, threats,
 };
 use crate::{per_backend, StoreError};
 
@@ -138,6 +139,16 @@ pub(crate) fn present_in_model(
                 .filter(threats::model_id.eq(&m))
                 .filter(threats::id.eq_any(chunk))
                 .select(threats::id)
+                .load(conn)?,
+            "control" => controls::table
+                .filter(controls::model_id.eq(&m))
+                .filter(controls::id.eq_any(chunk))
+                .select(controls::id)
+                .load(conn)?,
+            "party" => parties::table
+                .filter(parties::model_id.eq(&m))
+                .filter(parties::id.eq_any(chunk))
+                .select(parties::id)
                 .load(conn)?,
             "tree" => attack_trees::table
                 .filter(attack_trees::model_id.eq(&m))

@@ -184,7 +184,7 @@ impl Stored for Party {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         check_references(c, new)?;
         diesel::insert_into(parties::table)
             .values(PartyRow::new(new)?)
@@ -192,7 +192,7 @@ impl Stored for Party {
         write_assets(c, new)
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now)?;
         let n = crate::write_if_unchanged!(c, parties, was, PartyRow::new(now)?);
         write_assets(c, now)?;

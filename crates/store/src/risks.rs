@@ -4,10 +4,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use palisade_domain::ids::{AttackTreeId, ModelId, OrgId};
+use palisade_domain::ids::{AttackTreeId, ModelId, OrgId, ThreatId};
 use palisade_domain::risk::{register, RiskRow, RiskStatus, TreeForRisk};
 use palisade_domain::scoring::attack_tree::Tree;
 use palisade_domain::threat::{ControlFields, ThreatAssessment};
+use palisade_domain::treatment::{Strategy, TreatmentStatus};
 
 use palisade_domain::scoring::Method;
 use palisade_domain::severity::Severity;
@@ -102,6 +103,8 @@ struct Row {
     explanation: String,
     computed_revision: i64,
     computed_at: NaiveDateTime,
+    treatment_strategy: Option<String>,
+    treatment_status: Option<String>,
 }
 
 /// The register's ranking, as the domain ranks (`risk::register`) with the
@@ -144,6 +147,8 @@ impl Row {
             projected_score: r.projected_score,
             projected_severity: r.projected_severity.as_str().into(),
             status: r.status.as_str().into(),
+            treatment_strategy: r.treatment_strategy.map(|s| s.as_str().into()),
+            treatment_status: r.treatment_status.map(|s| s.as_str().into()),
             explanation: serde_json::to_string(&r.explanation)?,
             computed_revision: revision,
             computed_at: at,
@@ -164,6 +169,16 @@ impl Row {
             projected_score: self.projected_score,
             projected_severity: parse_enum(&self.projected_severity, Severity::parse)?,
             status: parse_enum(&self.status, RiskStatus::parse)?,
+            treatment_strategy: self
+                .treatment_strategy
+                .as_deref()
+                .map(|s| parse_enum(s, Strategy::parse))
+                .transpose()?,
+            treatment_status: self
+                .treatment_status
+                .as_deref()
+                .map(|s| parse_enum(s, TreatmentStatus::parse))
+                .transpose()?,
             explanation: serde_json::from_str(&self.explanation)?,
             computed_at: Some(time::utc(self.computed_at)),
         })
@@ -483,6 +498,26 @@ pub(crate) fn reach_of_control(
     Ok(ids)
 }
 
+/// The threats whose current reduce treatment names this control.
+pub(crate) fn threats_reduced_with(
+    conn: &mut DbConn,
+    control: &str,
+) -> Result<Vec<String>, StoreError> {
+    use crate::schema::treatments;
+    Ok(treatments::table
+        .filter(treatments::superseded_by.is_null())
+        .filter(
+            treatments::id.eq_any(
+                record_links::table
+                    .filter(record_links::kind.eq("control"))
+                    .filter(record_links::target_id.eq(control.to_string()))
+                    .select(record_links::owner_id),
+            ),
+        )
+        .select(treatments::threat_id)
+        .load(conn)?)
+}
+
 /// Which rows a computation holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
@@ -599,7 +634,34 @@ fn computation(
             tree_inputs.insert(ta.tree_id, input);
         }
     }
-    let rows = register(&threats, &controls, &tree_inputs);
+    // The threats' current treatments, and the controls a reduce
+    // treatment adds that do not cover its threat already.
+    let treatments = match &reach {
+        Reach::Full => crate::treatments::current_in_model(conn, scope, None)?,
+        Reach::Threats(_) => {
+            let ids: Vec<String> = threats.iter().map(|t| t.id.to_string()).collect();
+            crate::treatments::current_in_model(conn, scope, Some(&ids))?
+        }
+    };
+    let mut controls = controls;
+    let known: HashSet<String> = controls.iter().map(|c| c.id.to_string()).collect();
+    let missing: Vec<String> = treatments
+        .iter()
+        .filter_map(|t| match &t.fields.plan {
+            palisade_domain::treatment::Plan::Reduce { control_ids } => Some(control_ids),
+            _ => None,
+        })
+        .flatten()
+        .map(ToString::to_string)
+        .filter(|id| !known.contains(id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if !missing.is_empty() {
+        controls.extend(controls::some_in_model(conn, scope, &missing)?);
+    }
+    let today = crate::time::now().date();
+    let rows = register(&threats, &controls, &tree_inputs, &treatments, today);
     Ok(Computation {
         org_id: scope.org(),
         model_id: scope.model(),
@@ -722,4 +784,19 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
         }
     }
     Ok(written)
+}
+
+/// A threat's residual severity as last computed, if it has been.
+pub fn residual_severity(
+    conn: &mut DbConn,
+    model: ModelId,
+    threat: ThreatId,
+) -> Result<Option<Severity>, StoreError> {
+    let stored: Option<String> = risk_rows::table
+        .filter(risk_rows::model_id.eq(model.to_string()))
+        .filter(risk_rows::threat_id.eq(threat.to_string()))
+        .select(risk_rows::residual_severity)
+        .first(conn)
+        .optional()?;
+    stored.map(|s| parse_enum(&s, Severity::parse)).transpose()
 }

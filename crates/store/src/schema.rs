@@ -107,6 +107,7 @@ diesel::joinable!(models -> organizations (org_id));
 diesel::joinable!(assets -> models (model_id));
 diesel::joinable!(trust_zones -> models (model_id));
 diesel::joinable!(attack_tree_nodes -> attack_trees (tree_id));
+diesel::joinable!(treatments -> models (model_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -123,6 +124,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     party_assets,
     interactions,
     interaction_data_assets,
+    treatments,
     threats,
     controls,
     record_links,
@@ -331,6 +333,8 @@ diesel::table! {
         explanation -> Text,
         computed_revision -> BigInt,
         computed_at -> Timestamp,
+        treatment_strategy -> Nullable<Text>,
+        treatment_status -> Nullable<Text>,
     }
 }
 
@@ -339,5 +343,33 @@ diesel::table! {
         model_id -> Text,
         threat_id -> Text,
         revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    treatments (id) {
+        id -> Text,
+        model_id -> Text,
+        threat_id -> Text,
+        strategy -> Text,
+        status -> Text,
+        rationale -> Nullable<Text>,
+        owner -> Text,
+        due_date -> Nullable<Text>,
+        due_order -> Text,
+        ticket_system -> Nullable<Text>,
+        ticket_key -> Nullable<Text>,
+        ticket_url -> Nullable<Text>,
+        removed -> Nullable<Text>,
+        counterparty_party_id -> Nullable<Text>,
+        mechanism -> Nullable<Text>,
+        transferred_share -> Nullable<Double>,
+        justification -> Nullable<Text>,
+        approver -> Nullable<Text>,
+        expires_on -> Nullable<Text>,
+        superseded_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

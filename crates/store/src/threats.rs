@@ -171,7 +171,7 @@ impl Stored for Threat {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         check_references(c, new.model_id, &new.fields)?;
         diesel::insert_into(threats::table)
             .values(ThreatRow::new(new))
@@ -179,7 +179,7 @@ impl Stored for Threat {
         write_links(c, new)
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, threats, was, ThreatRow::new(now));
         write_links(c, now)?;

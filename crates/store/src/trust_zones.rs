@@ -65,14 +65,14 @@ impl Stored for TrustZone {
         get(c, org, m, id)
     }
 
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError> {
+    fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
         diesel::insert_into(trust_zones::table)
             .values(ZoneRow::new(new))
             .execute(c)?;
         Ok(())
     }
 
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError> {
+    fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         Ok(crate::write_if_unchanged!(
             c,
             trust_zones,

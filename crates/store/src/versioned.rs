@@ -80,9 +80,10 @@ use palisade_domain::environment::{
 };
 use palisade_domain::threat::{Control, ControlFields, Threat, ThreatFields};
 use palisade_domain::threat_actor::{ThreatActor, ThreatActorFields};
+use palisade_domain::treatment::{Treatment, TreatmentFields, TreatmentStatus};
 
 use palisade_domain::ids::{
-    AssetId, ControlId, InteractionId, PartyId, ThreatActorId, ThreatId, TrustZoneId,
+    AssetId, ControlId, InteractionId, PartyId, ThreatActorId, ThreatId, TreatmentId, TrustZoneId,
 };
 
 record!(Asset, AssetFields, AssetId, "asset", "asset");
@@ -104,6 +105,15 @@ record!(Party, PartyFields, PartyId, "party", "party");
 record!(Threat, ThreatFields, ThreatId, "threat", "threat");
 record!(Control, ControlFields, ControlId, "control", "control");
 record!(
+    Treatment,
+    TreatmentFields,
+    TreatmentId,
+    "treatment",
+    "treatment",
+    status: TreatmentStatus::Proposed,
+    superseded_by: None
+);
+record!(
     Interaction,
     InteractionFields,
     InteractionId,
@@ -119,10 +129,10 @@ pub(crate) trait Stored: Record {
     type Id: Copy;
     /// The record, a 404 unless the organisation sees the model.
     fn load(c: &mut DbConn, org: OrgId, model: ModelId, id: Self::Id) -> Result<Self, StoreError>;
-    fn insert(c: &mut DbConn, new: &Self) -> Result<(), StoreError>;
+    fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError>;
     /// Writes `now` over `was` only if `was` is still current (use
     /// `write_if_unchanged!`): the rows touched, 0 when a concurrent change won.
-    fn write(c: &mut DbConn, was: &Self, now: &Self) -> Result<usize, StoreError>;
+    fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError>;
     /// Removes the record; `cascade` lets it take dependants with it
     /// where the kind allows (interactions using an asset or a party).
     fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError>;
@@ -183,7 +193,7 @@ pub(crate) fn create<R: Stored>(
     let fresh = R::fresh(model_id, fields);
     write_tx(conn, |conn| {
         ensure_visible(conn, actor.org_id, model_id)?;
-        R::insert(conn, &fresh)?;
+        R::insert(conn, actor, &fresh)?;
         let record = R::reread(conn, fresh)?;
         audited(
             conn,
@@ -220,7 +230,7 @@ pub(crate) fn update<R: Stored>(
             return Ok(current);
         }
         let draft = current.next(fields);
-        if R::write(conn, &current, &draft)? != 1 {
+        if R::write(conn, actor, &current, &draft)? != 1 {
             return Err(StoreError::Conflict(format!(
                 "the {} was changed concurrently; retry",
                 R::NAME

@@ -340,6 +340,7 @@ fn equal_to_a_full_recomputation(store: Store) {
             org_id: org.id,
             key_id: None,
             request_id: None,
+            role: palisade_domain::role::Role::Owner,
         }
     };
     // A fixed seed: the same sequences on every run and both backends.
@@ -394,6 +395,7 @@ fn a_large_full_recomputation_is_stored(store: Store) {
         org_id: org.id,
         key_id: None,
         request_id: None,
+        role: palisade_domain::role::Role::Owner,
     };
     let world = World::new(&store, &actor, "large");
     for n in 0..1_001 {

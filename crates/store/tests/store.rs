@@ -40,6 +40,7 @@ fn actor(store: &Store, org: &str) -> Actor {
         org_id: org.id,
         key_id: None,
         request_id: Some("req-1".into()),
+        role: palisade_domain::role::Role::Owner,
     }
 }
 

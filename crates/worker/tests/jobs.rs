@@ -46,6 +46,7 @@ fn setup(mode: Mode) -> Setup {
         org_id: org.id,
         key_id: None,
         request_id: None,
+        role: palisade_domain::role::Role::Owner,
     };
     Setup {
         _db: db,

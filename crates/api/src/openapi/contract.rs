@@ -34,6 +34,7 @@ pub fn finish(doc: &mut Value) {
         return;
     };
     assessment_union(schemas);
+    strategy_unions(schemas);
     flatten_all_of(schemas);
     name_union_branches(schemas);
     owasp_factors(schemas);
@@ -58,9 +59,15 @@ pub const UUID_PATTERN: &str =
 /// and lists checked as tags (`check_tags`); `*_ids` lists are id lists
 /// (`check_id_list`). A field validated otherwise is caught by the fuzz run
 /// of `.ci/run`, which sends every schema-valid body the document allows.
-const NAME_FIELDS: &[&str] = &["name", "title", "label", "owner", "protocol"];
+const NAME_FIELDS: &[&str] = &[
+    "name", "title", "label", "owner", "protocol", "approver", "system", "key",
+];
 const TEXT_FIELDS: &[&str] = &[
     "description",
+    "rationale",
+    "removed",
+    "justification",
+    "note",
     "goal",
     "motivation",
     "purpose",
@@ -315,6 +322,84 @@ fn assessment_union(schemas: &mut Map<String, Value>) {
                 *a = reference("Assessment");
             }
         }
+    }
+}
+
+/// The strategies of a treatment, each with the schema of its own fields.
+pub const STRATEGY_BRANCHES: &[(&str, &str)] = &[
+    ("avoid", "AvoidPlan"),
+    ("transfer", "TransferPlan"),
+    ("reduce", "ReducePlan"),
+    ("accept", "AcceptPlan"),
+];
+
+/// A treatment and a new treatment are each a `oneOf` over the strategies
+/// with `strategy` as discriminator: the common fields, `strategy` fixed
+/// to the branch's value, and that strategy's fields (another strategy's
+/// fields are refused, so each branch is closed).
+fn strategy_unions(schemas: &mut Map<String, Value>) {
+    for (union, common, suffix, description) in [
+        (
+            "Treatment",
+            "TreatmentCommon",
+            "Treatment",
+            "A treatment: the decision on a threat, with its strategy's fields.",
+        ),
+        (
+            "TreatmentInput",
+            "TreatmentInputCommon",
+            "TreatmentInput",
+            "A new treatment: the common fields and its strategy's fields.",
+        ),
+    ] {
+        let Some(common) = schemas.get(common).cloned() else {
+            continue;
+        };
+        let mut branches = Vec::new();
+        let mut mapping = Map::new();
+        for (strategy, plan) in STRATEGY_BRANCHES {
+            let Some(plan) = schemas.get(*plan) else {
+                continue;
+            };
+            let mut branch = common.clone();
+            let mut required: Vec<Value> =
+                branch["required"].as_array().cloned().unwrap_or_default();
+            if let (Some(p), Some(own)) = (
+                branch.get_mut("properties").and_then(Value::as_object_mut),
+                plan.get("properties").and_then(Value::as_object),
+            ) {
+                p.extend(own.clone());
+                p.insert(
+                    "strategy".into(),
+                    json!({"type": "string", "enum": [strategy]}),
+                );
+            }
+            required.extend(plan["required"].as_array().cloned().unwrap_or_default());
+            branch["required"] = Value::Array(required);
+            branch["additionalProperties"] = json!(false);
+            branch["description"] = json!(format!("{description} (`{strategy}`)"));
+            let name = format!("{}{suffix}", pascal(strategy));
+            schemas.insert(name.clone(), branch);
+            branches.push(reference(&name));
+            mapping.insert(
+                (*strategy).to_string(),
+                json!(format!("#/components/schemas/{name}")),
+            );
+        }
+        schemas.insert(
+            union.into(),
+            json!({
+                "description": description,
+                "oneOf": branches,
+                "discriminator": {"propertyName": "strategy", "mapping": mapping}
+            }),
+        );
+    }
+    for helper in ["TreatmentCommon", "TreatmentInputCommon"]
+        .into_iter()
+        .chain(STRATEGY_BRANCHES.iter().map(|(_, plan)| *plan))
+    {
+        schemas.remove(helper);
     }
 }
 

@@ -22,6 +22,7 @@ pub mod risks;
 pub mod scoring;
 pub mod threat_actors;
 pub mod threats;
+pub mod treatments;
 pub mod trust_zones;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
@@ -53,4 +54,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     threats::configure(cfg);
     controls::configure(cfg);
     risks::configure(cfg);
+    treatments::configure(cfg);
 }

@@ -171,7 +171,9 @@ fn at_most(r: ScoreResult, cap: &ScoreResult) -> ScoreResult {
 }
 
 /// `controls` are those covering the threat now; `reduce_controls` those
-/// that open `reduce` treatments will add (counted in projected only).
+/// its `reduce` treatment adds: counted at their status in the residual
+/// figure (it moves as they are implemented) and as implemented in the
+/// projected one.
 pub fn assess(
     scored: Scored<'_>,
     controls: &[ControlEffect],
@@ -186,7 +188,8 @@ pub fn assess(
         }
         Scored::Assessment(a) => a.score()?,
     };
-    let residual_ce = combined_effectiveness(controls, false);
+    let now: Vec<ControlEffect> = controls.iter().chain(reduce_controls).copied().collect();
+    let residual_ce = combined_effectiveness(&now, false);
     let all: Vec<ControlEffect> = controls
         .iter()
         .copied()
