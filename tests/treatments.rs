@@ -272,6 +272,29 @@ both_modes!(
         assert!(c
             .all(&format!("{base}/treatments?due_before=2027-03-31"), 50)
             .is_empty());
+
+        // What a current treatment relies on stays until it changes; a
+        // threat takes its treatments with it.
+        let refused = c.delete(&format!("{base}/controls/{control}")).problem(409);
+        assert!(
+            refused["detail"].as_str().unwrap().contains(&id(&first)),
+            "{refused}"
+        );
+        let t2 = threat(&c, &base, "fraud", LOW);
+        let transfer = id(&post(
+            json!({"threat_id": t2, "strategy": "transfer", "owner": "o",
+            "counterparty_party_id": insurer, "mechanism": "contract", "transferred_share": 0.2}),
+        )
+        .ok(201));
+        c.delete(&format!("{base}/parties/{insurer}")).problem(409);
+        c.delete(&format!("{base}/threats/{t2}")).ok(204);
+        c.get(&format!("{base}/treatments/{transfer}")).problem(404);
+        c.delete(&format!("{base}/parties/{insurer}")).ok(204);
+        c.delete(&format!("{base}/threats/{t}")).ok(204);
+        assert!(c.all(&format!("{base}/treatments"), 50).is_empty());
+        c.get(&format!("{base}/treatments/{}", id(&first)))
+            .problem(404);
+        c.delete(&format!("{base}/controls/{control}")).ok(204);
     }
 );
 

@@ -159,6 +159,7 @@ impl Stored for Control {
 
     fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
         let id = was.id.to_string();
+        crate::treatments::refuse_if_relied_on(c, "control", &id)?;
         links::forget_owner(c, &id)?;
         diesel::delete(controls::table.filter(controls::id.eq(&id))).execute(c)?;
         Ok(())

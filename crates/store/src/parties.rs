@@ -202,6 +202,7 @@ impl Stored for Party {
     /// Interactions using the party go with it only with `cascade`.
     fn remove(c: &mut DbConn, a: &Actor, was: &Self, cascade: bool) -> Result<(), StoreError> {
         let pid = was.id.to_string();
+        crate::treatments::refuse_if_relied_on(c, "party", &pid)?;
         let using: Vec<String> = interactions::table
             .filter(
                 interactions::source_party_id

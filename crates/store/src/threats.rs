@@ -186,7 +186,9 @@ impl Stored for Threat {
         Ok(n)
     }
 
-    fn remove(c: &mut DbConn, _: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+    /// Its treatments go with it.
+    fn remove(c: &mut DbConn, a: &Actor, was: &Self, _: bool) -> Result<(), StoreError> {
+        crate::treatments::forget_threat(c, a, was)?;
         let tid = was.id.to_string();
         links::forget_owner(c, &tid)?;
         links::forget_targets(c, std::slice::from_ref(&tid))?;

@@ -10,6 +10,7 @@ use palisade_domain::audit::AuditAction;
 use palisade_domain::ids::{ModelId, OrgId, ThreatId, TreatmentId};
 use palisade_domain::role::Role;
 use palisade_domain::severity::Severity;
+use palisade_domain::threat::Threat;
 use palisade_domain::treatment::{
     transition, Mechanism, Plan, Strategy, Ticket, Treatment, TreatmentFields, TreatmentStatus,
 };
@@ -638,4 +639,47 @@ pub(crate) fn current_in_model(
         }
     }
     with_links(conn, rows)
+}
+
+/// A threat going takes its treatments (current and past) with it, each
+/// deletion audited.
+pub(crate) fn forget_threat(c: &mut DbConn, a: &Actor, threat: &Threat) -> Result<(), StoreError> {
+    let rows: Vec<TreatmentRow> = treatments::table
+        .filter(treatments::threat_id.eq(threat.id.to_string()))
+        .select(TreatmentRow::as_select())
+        .load(c)?;
+    for t in with_links(c, rows)? {
+        let id = t.id.to_string();
+        links::forget_owner(c, &id)?;
+        diesel::delete(treatments::table.filter(treatments::id.eq(&id))).execute(c)?;
+        audited(c, a, threat.model_id, AuditAction::Delete, Some(&t), None)?;
+    }
+    Ok(())
+}
+
+/// Refuses to delete a record the model's current treatments rely on (a
+/// reduce treatment's control, a transfer's counterparty), naming them.
+pub(crate) fn refuse_if_relied_on(c: &mut DbConn, what: &str, id: &str) -> Result<(), StoreError> {
+    let mut using: Vec<String> = treatments::table
+        .filter(treatments::superseded_by.is_null())
+        .filter(
+            treatments::counterparty_party_id
+                .eq(id)
+                .or(treatments::id.eq_any(
+                    crate::schema::record_links::table
+                        .filter(crate::schema::record_links::kind.eq("control"))
+                        .filter(crate::schema::record_links::target_id.eq(id))
+                        .select(crate::schema::record_links::owner_id),
+                )),
+        )
+        .select(treatments::id)
+        .load(c)?;
+    if using.is_empty() {
+        return Ok(());
+    }
+    using.sort();
+    Err(StoreError::Conflict(format!(
+        "{what} {id} is relied on by treatments {}; change or delete them first",
+        using.join(", ")
+    )))
 }
