@@ -265,14 +265,22 @@ fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
                         housekeeping
                     );
                 }),
+                // Embedded: this process is the worker, so it sweeps expiries too.
                 None => runtime.block_on(async {
+                    let expiry = palisade_worker::expiry::run(
+                        store.clone(),
+                        || chrono::Utc::now().date_naive(),
+                        palisade_worker::expiry::INTERVAL,
+                        std::future::pending(),
+                    );
                     tokio::join!(
                         palisade_worker::outbox::run_in_process(
                             store,
                             palisade_worker::Registry::standard(),
                             std::future::pending(),
                         ),
-                        housekeeping
+                        housekeeping,
+                        expiry
                     );
                 }),
             }
@@ -301,12 +309,23 @@ fn worker(config: &Config) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Other(format!("cannot start the runtime: {e}")))?;
     runtime
-        .block_on(palisade_worker::run(
-            &worker_config,
-            &store,
-            &palisade_worker::Registry::standard(),
-            shutdown_signal(),
-        ))
+        .block_on(async {
+            let expiry = tokio::spawn(palisade_worker::expiry::run(
+                store.clone(),
+                || chrono::Utc::now().date_naive(),
+                palisade_worker::expiry::INTERVAL,
+                std::future::pending(),
+            ));
+            let consumed = palisade_worker::run(
+                &worker_config,
+                &store,
+                &palisade_worker::Registry::standard(),
+                shutdown_signal(),
+            )
+            .await;
+            expiry.abort();
+            consumed
+        })
         .map_err(|e| Failure::Other(e.to_string()))
 }
 

@@ -156,6 +156,7 @@ pub async fn ping(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+pub mod expiry;
 pub mod housekeeping;
 pub mod outbox;
 pub mod registry;

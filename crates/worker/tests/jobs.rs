@@ -379,3 +379,152 @@ fn a_kind_is_one_type_with_its_payload_and_retry_policy() {
         Ok(()) => panic!("a bad payload ran"),
     }
 }
+
+/// An accepted threat whose acceptance ends on `expires_on`, approved.
+fn accepted_threat(
+    s: &Setup,
+    model: ModelId,
+    expires_on: &str,
+) -> palisade_domain::ids::TreatmentId {
+    use palisade_domain::threat::{Stride, ThreatAssessment, ThreatFields};
+    use palisade_domain::treatment::{TreatmentFields, TreatmentInput, TreatmentStatus};
+    let mut conn = s.store.conn().unwrap();
+    let threat = palisade_store::threats::create(
+        &mut conn,
+        &s.actor,
+        model,
+        ThreatFields {
+            title: "fraud".into(),
+            description: None,
+            stride: Stride::Spoofing,
+            asset_ids: vec![],
+            actor_ids: vec![],
+            interaction_ids: vec![],
+            attack_tree_node_ids: vec![],
+            assessment: ThreatAssessment::Stateless(
+                serde_json::from_value(
+                    serde_json::json!({"method": "nist", "likelihood": "low", "impact": "low"}),
+                )
+                .unwrap(),
+            ),
+        },
+    )
+    .unwrap();
+    let input: TreatmentInput = serde_json::from_value(serde_json::json!({
+        "threat_id": threat.id, "strategy": "accept", "owner": "ciso",
+        "justification": "cheaper to bear", "approver": "cfo", "expires_on": expires_on
+    }))
+    .unwrap();
+    let fields = TreatmentFields::from_input(input, None).unwrap();
+    let t = palisade_store::treatments::create(&mut conn, &s.actor, model, fields).unwrap();
+    palisade_store::treatments::move_to(
+        &mut conn,
+        &s.actor,
+        model,
+        t.id,
+        None,
+        TreatmentStatus::Approved,
+        None,
+    )
+    .unwrap();
+    t.id
+}
+
+#[test]
+fn acceptances_expire_by_the_injected_clock_once_in_both_modes() {
+    use palisade_domain::treatment::TreatmentStatus;
+    for mode in [Mode::Embedded, Mode::Production] {
+        let s = setup(mode);
+        let m = model(&s, "m");
+        let ends_today = accepted_threat(&s, m, "2027-06-30");
+        let ends_later = accepted_threat(&s, m, "2027-07-31");
+        let day = |d: &str| -> chrono::NaiveDate { d.parse().unwrap() };
+        let status = |id| {
+            let mut conn = s.store.conn().unwrap();
+            palisade_store::treatments::get(&mut conn, s.actor.org_id, m, id)
+                .unwrap()
+                .status
+        };
+        // On its last day an acceptance still stands.
+        assert_eq!(
+            palisade_worker::expiry::sweep(&s.store, day("2027-06-30")).unwrap(),
+            0
+        );
+        assert_eq!(status(ends_today), TreatmentStatus::Approved);
+
+        // The periodic task, on a clock moved to the next day: several
+        // sweeps at once (the loop ticking every 10 ms, and two more
+        // threads) expire it once.
+        let store = s.store.clone();
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = s.store.clone();
+                std::thread::spawn(move || {
+                    palisade_worker::expiry::sweep(&store, day("2027-07-01"))
+                })
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            palisade_worker::expiry::run(
+                store,
+                move || day("2027-07-01"),
+                Duration::from_millis(10),
+                tokio::time::sleep(Duration::from_millis(100)),
+            )
+            .await
+        });
+        let raced: usize = racers.into_iter().map(|r| r.join().unwrap().unwrap()).sum();
+        assert!(raced <= 1);
+        assert_eq!(status(ends_today), TreatmentStatus::Expired);
+        assert_eq!(status(ends_later), TreatmentStatus::Approved);
+
+        let mut conn = s.store.conn().unwrap();
+        let audit = palisade_store::audit::list(
+            &mut conn,
+            s.actor.org_id,
+            &palisade_store::audit::AuditFilter {
+                entity_type: Some("treatment".into()),
+                ..Default::default()
+            },
+            &palisade_store::PageRequest {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let expiries: Vec<_> = audit
+            .items
+            .iter()
+            .filter(|e| {
+                e.after
+                    .as_ref()
+                    .and_then(|a| a.get("status"))
+                    .and_then(|v| v.as_str())
+                    == Some("expired")
+            })
+            .collect();
+        assert_eq!(
+            expiries.len(),
+            1,
+            "one audit record, whatever the number of sweeps"
+        );
+        let why = expiries[0].after.as_ref().unwrap()["transition_note"]
+            .as_str()
+            .unwrap();
+        assert!(why.contains("expired on 2027-06-30"), "{why}");
+        // Idempotent: nothing left to expire.
+        assert_eq!(
+            palisade_worker::expiry::sweep(&s.store, day("2027-07-02")).unwrap(),
+            0
+        );
+        assert_eq!(
+            palisade_worker::expiry::sweep(&s.store, day("2027-08-01")).unwrap(),
+            1
+        );
+        assert_eq!(status(ends_later), TreatmentStatus::Expired);
+    }
+}
