@@ -416,6 +416,40 @@ both_modes!(the_register_follows_each_strategy_once_done, |app| {
                     "status": "planned", "effectiveness": 50}),
         )
         .ok(201));
+    // Step 5 before any decision: four critical threats above the default
+    // appetite (medium), each named.
+    fresh_rows(&c, &model);
+    let step5 = |c: &Client| c.get(&format!("{base}/progress")).ok(200)["steps"][4].clone();
+    let before = step5(&c);
+    assert_eq!(before["name"], "mitigation");
+    assert_eq!(before["status"], "not_started");
+    let check = before["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == "mitigation.above_appetite_treated")
+        .unwrap()
+        .clone();
+    assert_eq!(check["ok"], false);
+    let mut named: Vec<&str> = check["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    let mut four = vec![
+        avoided.as_str(),
+        transferred.as_str(),
+        reduced.as_str(),
+        accepted.as_str(),
+    ];
+    four.sort_unstable();
+    assert_eq!(named, four);
+    assert!(
+        check["message"].as_str().unwrap().contains("\"avoided\""),
+        "{check}"
+    );
     let create = |body: Value| id(&c.post(&format!("{base}/treatments"), &body).ok(201));
     let t_avoid = create(
         json!({"threat_id": avoided, "strategy": "avoid", "removed": "the feature", "owner": "o"}),
@@ -449,6 +483,19 @@ both_modes!(the_register_follows_each_strategy_once_done, |app| {
     assert_eq!(rows[&reduced]["treatment_strategy"], "reduce");
     assert_eq!(rows[&reduced]["treatment_status"], "proposed");
 
+    fresh_rows(&c, &model);
+    let after = step5(&c);
+    assert_eq!(after["status"], "complete", "{after}");
+    // A rejected decision does not count.
+    let spare = threat(&c, &base, "spare", CRITICAL);
+    let rejected =
+        create(json!({"threat_id": spare, "strategy": "avoid", "removed": "x", "owner": "o"}));
+    move_to(&c, &base, &rejected, "rejected").ok(200);
+    fresh_rows(&c, &model);
+    let after = step5(&c);
+    assert_eq!(after["status"], "in_progress");
+    assert_eq!(after["checks"][0]["refs"], json!([spare]));
+    c.delete(&format!("{base}/threats/{spare}")).ok(204);
     for t in [&t_avoid, &t_transfer, &t_reduce, &t_accept] {
         move_to(&c, &base, t, "approved").ok(200);
     }

@@ -16,6 +16,7 @@ string_enum!(GapKind {
     UncontrolledSensitiveAsset => "uncontrolled_sensitive_asset",
     EnvironmentCheck => "environment_check",
     IdleControl => "idle_control",
+    ExpiredAcceptance => "expired_acceptance",
 });
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +35,8 @@ pub struct GapFacts<'a> {
     pub assets: &'a [Asset],
     /// Step 3's checks.
     pub environment_checks: &'a [Check],
+    /// The threats' current treatments (step 5).
+    pub treatments: &'a [crate::treatment::Treatment],
 }
 
 pub fn gaps(f: &GapFacts<'_>) -> Vec<Gap> {
@@ -112,6 +115,25 @@ pub fn gaps(f: &GapFacts<'_>) -> Vec<Gap> {
             message: format!("{:?} covers no threat, asset or defense", c.fields.name),
             refs: vec![c.id.to_string()],
         });
+    }
+    // An acceptance past its expiry leaves its threat open again.
+    for t in f.treatments.iter().filter(|t| {
+        t.superseded_by.is_none() && t.status == crate::treatment::TreatmentStatus::Expired
+    }) {
+        if let crate::treatment::Plan::Accept { expires_on, .. } = &t.fields.plan {
+            let title = f
+                .threats
+                .iter()
+                .find(|th| th.id == t.fields.threat_id)
+                .map_or(String::new(), |th| format!("{:?} ", th.fields.title));
+            out.push(Gap {
+                kind: GapKind::ExpiredAcceptance,
+                message: format!(
+                    "the acceptance of {title}expired on {expires_on}: decide on the threat again"
+                ),
+                refs: vec![t.fields.threat_id.to_string(), t.id.to_string()],
+            });
+        }
     }
     out
 }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use crate::asset::Asset;
 use crate::ids::AssetId;
+use crate::severity::Severity;
 
 string_enum!(StepStatus {
     NotStarted => "not_started",
@@ -59,6 +60,12 @@ pub struct ModelFacts<'a> {
     pub register_stale: bool,
     /// Step 4's gaps (`gaps::gaps`).
     pub gaps: Vec<crate::gaps::Gap>,
+    /// The register's rows, for step 5's appetite check.
+    pub register: &'a [crate::risk::RiskRow],
+    /// The threats' current treatments.
+    pub treatments: &'a [crate::treatment::Treatment],
+    /// The model's risk appetite (`None`: the default, medium).
+    pub risk_appetite: Option<Severity>,
 }
 
 pub const STEP_NAMES: [&str; 6] = [
@@ -76,9 +83,10 @@ pub fn progress(facts: &ModelFacts<'_>) -> Progress {
         threats_step(facts),
         environment_step(facts),
         analysis_step(facts),
+        mitigation_step(facts),
     ];
-    // Steps 5–6 have no records yet: honestly not started, with no checks to show.
-    for (i, name) in STEP_NAMES.iter().enumerate().skip(4) {
+    // Step 6 has no records yet: honestly not started, with no checks to show.
+    for (i, name) in STEP_NAMES.iter().enumerate().skip(5) {
         steps.push(Step {
             step: i as u8 + 1,
             name,
@@ -217,6 +225,68 @@ fn analysis_step(facts: &ModelFacts<'_>) -> Step {
     Step {
         step: 4,
         name: STEP_NAMES[3],
+        status,
+        checks,
+    }
+}
+
+/// Step 5: every threat whose residual risk is above the model's appetite
+/// has a treatment that stands (not rejected, not expired).
+fn mitigation_step(facts: &ModelFacts<'_>) -> Step {
+    let appetite = facts.risk_appetite.unwrap_or(Severity::Medium);
+    let standing: HashSet<crate::ids::ThreatId> = facts
+        .treatments
+        .iter()
+        .filter(|t| t.superseded_by.is_none() && t.status.stands())
+        .map(|t| t.fields.threat_id)
+        .collect();
+    let untreated: Vec<&crate::risk::RiskRow> = facts
+        .register
+        .iter()
+        .filter(|r| r.residual_severity > appetite && !standing.contains(&r.threat_id))
+        .collect();
+    let expired = facts
+        .gaps
+        .iter()
+        .filter(|g| g.kind == crate::gaps::GapKind::ExpiredAcceptance)
+        .flat_map(|g| g.refs.first().cloned())
+        .collect::<Vec<_>>();
+    let checks = vec![
+        Check {
+            id: "mitigation.above_appetite_treated",
+            ok: untreated.is_empty(),
+            message: if untreated.is_empty() {
+                format!("every threat above the risk appetite ({appetite}) has a treatment")
+            } else {
+                format!(
+                    "{} threat(s) above the risk appetite ({appetite}) without a treatment that stands: {}",
+                    untreated.len(),
+                    untreated
+                        .iter()
+                        .map(|r| format!("{:?} ({})", r.title, r.residual_severity))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            refs: untreated.iter().map(|r| r.threat_id.to_string()).collect(),
+        },
+        Check {
+            id: "mitigation.acceptances_in_force",
+            ok: expired.is_empty(),
+            message: format!("{} acceptance(s) expired", expired.len()),
+            refs: expired,
+        },
+    ];
+    let status = if facts.treatments.is_empty() {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: 5,
+        name: STEP_NAMES[4],
         status,
         checks,
     }

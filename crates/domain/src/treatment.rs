@@ -519,7 +519,7 @@ pub fn effect(t: &Treatment, today: NaiveDate) -> Effect {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use TreatmentStatus::*;
 
@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(json["due_date"], "2027-01-31");
     }
 
-    fn treatment(plan: Plan, status: TreatmentStatus) -> Treatment {
+    pub(crate) fn treatment(plan: Plan, status: TreatmentStatus) -> Treatment {
         let now = Utc::now();
         Treatment {
             id: TreatmentId(uuid::Uuid::nil()),
@@ -752,5 +752,91 @@ mod tests {
             effect(&treatment(accept("2027-01-01"), Expired), today),
             Effect::NONE
         );
+    }
+}
+
+#[cfg(test)]
+mod step_five {
+    use super::tests::treatment;
+    use super::*;
+    use crate::progress::{progress, ModelFacts, StepStatus};
+    use crate::risk::RiskRow;
+    use crate::severity::Severity;
+    use TreatmentStatus::{Approved, Expired, Rejected};
+
+    fn row(threat: ThreatId, title: &str, residual: Severity) -> RiskRow {
+        serde_json::from_value(serde_json::json!({
+            "threat_id": threat, "model_id": ModelId(uuid::Uuid::nil()), "title": title,
+            "stride": "tampering", "method": "cvss31", "inherent_score": 9.8,
+            "inherent_severity": "critical", "residual_score": 7.5, "residual_severity": residual,
+            "projected_score": 7.5, "projected_severity": residual, "status": "open",
+            "treatment_strategy": null, "treatment_status": null, "explanation": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn threats_above_the_appetite_need_a_standing_treatment_and_expiries_are_gaps() {
+        let (high, low) = (ThreatId::generate(), ThreatId::generate());
+        let register = [
+            row(high, "rce", Severity::High),
+            row(low, "typo", Severity::Low),
+        ];
+        let step = |treatments: &[Treatment], appetite: Option<Severity>| {
+            let gaps = crate::gaps::gaps(&crate::gaps::GapFacts {
+                register: &[],
+                threats: &[],
+                controls: &[],
+                assets: &[],
+                environment_checks: &[],
+                treatments,
+            });
+            progress(&ModelFacts {
+                register: &register,
+                treatments,
+                risk_appetite: appetite,
+                gaps,
+                ..Default::default()
+            })
+            .steps[4]
+                .clone()
+        };
+
+        let none = step(&[], None);
+        assert_eq!(none.status, StepStatus::NotStarted);
+        assert_eq!(
+            none.checks[0].refs,
+            [high.to_string()],
+            "only the high one is above medium"
+        );
+        assert!(
+            none.checks[0].message.contains("\"rce\" (high)"),
+            "{}",
+            none.checks[0].message
+        );
+        // A higher appetite tolerates it.
+        assert!(step(&[], Some(Severity::High)).checks[0].ok);
+
+        let accept = |status| {
+            let mut t = treatment(
+                Plan::Accept {
+                    justification: "j".into(),
+                    approver: "a".into(),
+                    expires_on: "2026-12-01".parse().unwrap(),
+                },
+                status,
+            );
+            t.fields.threat_id = high;
+            t
+        };
+        let standing = step(&[accept(Approved)], None);
+        assert_eq!(standing.status, StepStatus::Complete);
+        let expired = step(&[accept(Expired)], None);
+        assert_eq!(expired.status, StepStatus::InProgress);
+        assert_eq!(expired.checks[0].refs, [high.to_string()]);
+        assert_eq!(expired.checks[1].id, "mitigation.acceptances_in_force");
+        assert_eq!(expired.checks[1].refs, [high.to_string()]);
+        let rejected = step(&[accept(Rejected)], None);
+        assert!(!rejected.checks[0].ok);
     }
 }

@@ -613,7 +613,7 @@ pub fn expire_acceptances(conn: &mut DbConn, today: NaiveDate) -> Result<usize, 
 
 /// The current treatments of a model's threats (of these threats, ids as
 /// stored, when given), for the register.
-pub(crate) fn current_in_model(
+pub fn current_in_model(
     conn: &mut DbConn,
     scope: crate::Scoped,
     threats: Option<&[String]>,

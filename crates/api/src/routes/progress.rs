@@ -45,6 +45,9 @@ pub async fn get_progress(
         control_count: w.controls.len(),
         register_stale: w.register.stale,
         gaps: w.gaps(),
+        register: &w.register.rows,
+        treatments: &w.treatments,
+        risk_appetite: Some(w.risk_appetite),
     };
     Ok(HttpResponse::Ok().json(progress::progress(&facts)))
 }
@@ -60,6 +63,8 @@ pub(crate) struct Workspace {
     pub threats: Vec<palisade_domain::threat::Threat>,
     pub controls: Vec<palisade_domain::threat::Control>,
     pub register: palisade_store::risks::Register,
+    pub treatments: Vec<palisade_domain::treatment::Treatment>,
+    pub risk_appetite: palisade_domain::severity::Severity,
 }
 
 impl Workspace {
@@ -70,6 +75,7 @@ impl Workspace {
             controls: &self.controls,
             assets: &self.assets,
             environment_checks: &self.environment_checks,
+            treatments: &self.treatments,
         })
     }
 }
@@ -80,11 +86,20 @@ pub(crate) async fn load(
     model: ModelId,
 ) -> Result<Workspace, ApiError> {
     let org = auth.org.id;
-    let (assets, actors, trees, targets, zones, parties, interactions, threats, controls, register) =
-        state
-            .db(move |c| {
-                let scope = palisade_store::models::ensure_visible(c, org, model)?;
-                Ok((
+    let (
+        (assets, actors, trees, targets, zones, parties, interactions, threats, controls, register),
+        (treatments, risk_appetite),
+    ) = state
+        .db(move |c| {
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
+            let step5 = (
+                palisade_store::treatments::current_in_model(c, scope, None)?,
+                palisade_store::models::get(c, org, model)?
+                    .fields
+                    .risk_appetite,
+            );
+            Ok((
+                (
                     assets::all_in_model(c, scope)?,
                     threat_actors::count_in_model(c, scope)?,
                     attack_trees::count_in_model(c, scope)?,
@@ -95,9 +110,11 @@ pub(crate) async fn load(
                     palisade_store::threats::all_in_model(c, scope)?,
                     palisade_store::controls::all_in_model(c, scope)?,
                     palisade_store::risks::read(c, org, model)?,
-                ))
-            })
-            .await?;
+                ),
+                step5,
+            ))
+        })
+        .await?;
     let environment_checks = environment::checks(&EnvironmentFacts {
         assets: &assets,
         zones: &zones,
@@ -115,5 +132,7 @@ pub(crate) async fn load(
         threats,
         controls,
         register,
+        treatments,
+        risk_appetite,
     })
 }
