@@ -482,6 +482,27 @@ both_modes!(the_register_follows_each_strategy_once_done, |app| {
     assert_eq!(fig(&rows, &accepted), (9.8, 9.8, "open".into()));
     assert_eq!(rows[&reduced]["treatment_strategy"], "reduce");
     assert_eq!(rows[&reduced]["treatment_status"], "proposed");
+    // What if the plan is finished: today's severities against the projected ones.
+    let what_if = c.get(&format!("{base}/residual-risk?limit=2")).ok(200);
+    assert_eq!(what_if["items"].as_array().unwrap().len(), 2);
+    assert!(what_if["next_cursor"].is_string());
+    let totals = &what_if["totals"];
+    assert_eq!(totals["residual"]["critical"], 4);
+    assert_eq!(
+        totals["projected"]["critical"], 1,
+        "only the acceptance stays critical: {totals}"
+    );
+    let sum = |t: &Value| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .map(|s| t[s].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (sum(&totals["residual"]), sum(&totals["projected"])),
+        (4, 4)
+    );
+    assert_eq!(what_if["stale"], false);
 
     fresh_rows(&c, &model);
     let after = step5(&c);

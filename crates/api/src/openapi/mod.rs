@@ -93,6 +93,7 @@ mod contract;
         routes::treatments::delete_treatment,
         routes::treatments::move_treatment,
         routes::treatments::treatment_history,
+        routes::treatments::get_residual_risk,
         routes::scoring::score_owasp,
         routes::scoring::score_cvss31,
         routes::scoring::score_cvss40,

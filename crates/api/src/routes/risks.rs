@@ -130,7 +130,12 @@ pub struct RiskParams {
 }
 
 impl RiskParams {
-    fn query(&self, org: OrgId, model: Option<Scoped>) -> RiskQuery {
+    /// The page and whether to count.
+    pub fn page(&self) -> Result<palisade_store::PageRequest, ApiError> {
+        list_request(self.limit, self.cursor.as_deref(), None, self.count)
+    }
+
+    pub fn query(&self, org: OrgId, model: Option<Scoped>) -> RiskQuery {
         RiskQuery {
             model,
             org,

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use palisade_domain::ids::{ThreatId, TreatmentId};
 use palisade_domain::role::Role;
+use palisade_domain::severity::Severity;
 use palisade_domain::treatment::{
     Mechanism, Strategy, Ticket, Treatment, TreatmentFields, TreatmentInput, TreatmentStatus,
 };
@@ -35,6 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         route("/api/v1/models/{model_id}/threats/{threat_id}/treatments")
             .route(web::get().to(treatment_history)),
+    )
+    .service(
+        route("/api/v1/models/{model_id}/residual-risk").route(web::get().to(get_residual_risk)),
     );
 }
 
@@ -325,4 +329,95 @@ pub struct TreatmentPatch {
     justification: Option<String>,
     approver: Option<String>,
     expires_on: Option<NaiveDate>,
+}
+
+/// How many threats sit at each severity.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct SeverityCounts {
+    pub info: i64,
+    pub low: i64,
+    pub medium: i64,
+    pub high: i64,
+    pub critical: i64,
+}
+
+impl From<std::collections::HashMap<Severity, i64>> for SeverityCounts {
+    fn from(by: std::collections::HashMap<Severity, i64>) -> Self {
+        let n = |s| by.get(&s).copied().unwrap_or(0);
+        SeverityCounts {
+            info: n(Severity::Info),
+            low: n(Severity::Low),
+            medium: n(Severity::Medium),
+            high: n(Severity::High),
+            critical: n(Severity::Critical),
+        }
+    }
+}
+
+/// The model's threats per severity, today and once the plan is done.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResidualTotals {
+    /// By residual severity: the risk as it stands today.
+    pub residual: SeverityCounts,
+    /// By projected severity: as if every open treatment were done (and
+    /// every planned control implemented).
+    pub projected: SeverityCounts,
+}
+
+/// The "what if we finish the plan" view.
+#[derive(Serialize, ToSchema)]
+pub struct ResidualRisk {
+    /// Per threat: today's residual against the projected figure, with its
+    /// treatment's strategy and status (the register's rows; its filters,
+    /// sort and pages apply).
+    pub items: Vec<palisade_domain::risk::RiskRow>,
+    pub next_cursor: Option<String>,
+    /// Over the whole model, whatever the filters.
+    pub totals: ResidualTotals,
+    pub stale: bool,
+    pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub total: Option<i64>,
+}
+
+/// Per threat, today's residual risk against the projected risk (as if
+/// every open treatment were done), and the totals per severity before
+/// and after.
+#[utoipa::path(get, path = "/api/v1/models/{model_id}/residual-risk", operation_id = "getResidualRisk", tag = "mitigation",
+    params(("model_id" = uuid::Uuid, Path, description = "The model's id"), crate::routes::risks::RiskParams),
+    responses((status = 200, description = "Residual against projected risk", body = ResidualRisk)),
+    security(("api_key" = [])))]
+pub async fn get_residual_risk(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    query: crate::extract::StrictQuery<crate::routes::risks::RiskParams>,
+) -> Result<HttpResponse, ApiError> {
+    let model = path_param(&req, "model_id")?;
+    let org = auth.org.id;
+    let params = query.0;
+    let page = params.page()?;
+    let (rows, totals, (stale, computed_at)) = state
+        .db(move |c| {
+            let scope = palisade_store::models::ensure_visible(c, org, model)?;
+            let freshness = palisade_store::risks::freshness(c, scope)?;
+            Ok((
+                palisade_store::risks::page(c, &params.query(org, Some(scope)), &page)?,
+                palisade_store::risks::severity_totals(c, scope)?,
+                freshness,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ResidualRisk {
+        next_cursor: rows.next_after,
+        total: rows.total,
+        items: rows.items,
+        totals: ResidualTotals {
+            residual: totals.0.into(),
+            projected: totals.1.into(),
+        },
+        stale,
+        computed_at,
+    }))
 }
