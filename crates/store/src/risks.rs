@@ -801,12 +801,15 @@ pub fn residual_severity(
     stored.map(|s| parse_enum(&s, Severity::parse)).transpose()
 }
 
+/// How many rows sit at each severity.
+pub type SeverityCounts = HashMap<Severity, i64>;
+
 /// How many of the model's rows sit at each severity: today (residual) and
 /// once every open treatment is done (projected).
 pub fn severity_totals(
     conn: &mut DbConn,
     scope: Scoped,
-) -> Result<(HashMap<Severity, i64>, HashMap<Severity, i64>), StoreError> {
+) -> Result<(SeverityCounts, SeverityCounts), StoreError> {
     let m = scope.model().to_string();
     let residual: Vec<(String, i64)> = risk_rows::table
         .filter(risk_rows::model_id.eq(&m))
@@ -818,7 +821,7 @@ pub fn severity_totals(
         .group_by(risk_rows::projected_severity)
         .select((risk_rows::projected_severity, diesel::dsl::count_star()))
         .load(conn)?;
-    let parse = |rows: Vec<(String, i64)>| -> Result<HashMap<Severity, i64>, StoreError> {
+    let parse = |rows: Vec<(String, i64)>| -> Result<SeverityCounts, StoreError> {
         rows.into_iter()
             .map(|(s, n)| Ok((parse_enum(&s, Severity::parse)?, n)))
             .collect()
