@@ -211,38 +211,22 @@ fn check_references(
     f: &TreatmentFields,
 ) -> Result<(), StoreError> {
     let mut e = ValidationErrors::new();
-    let threat = [f.threat_id.to_string()];
-    links::check(
-        conn,
-        model_id,
-        &mut e,
-        "threat_id",
-        "threat",
-        "threat",
-        &threat,
-    )?;
-    if let Some(e0) = e.0.first_mut() {
-        e0.field = "threat_id".into();
-    }
+    let mut single = vec![("threat_id", "threat", f.threat_id.to_string())];
     if let Plan::Transfer {
         counterparty_party_id,
         ..
     } = &f.plan
     {
-        let party = [counterparty_party_id.to_string()];
-        links::check(
-            conn,
-            model_id,
-            &mut e,
+        single.push((
             "counterparty_party_id",
             "party",
-            "party",
-            &party,
-        )?;
-        if let Some(last) = e.0.last_mut() {
-            if last.field.starts_with("counterparty_party_id[") {
-                last.field = "counterparty_party_id".into();
-            }
+            counterparty_party_id.to_string(),
+        ));
+    }
+    for (field, kind, id) in single {
+        if !links::present_in_model(conn, model_id, kind, std::slice::from_ref(&id))?.contains(&id)
+        {
+            e.add(field, format!("no {kind} {id} in this model"));
         }
     }
     for ((kind, field, what), targets) in LINKS.iter().zip(link_targets(f)) {
@@ -586,6 +570,9 @@ pub fn expire_acceptances(conn: &mut DbConn, today: NaiveDate) -> Result<usize, 
         let actor = Actor::system(org);
         let done = write_tx(conn, |conn| {
             let current = get(conn, org, model, parse_id(&id)?)?;
+            let Plan::Accept { expires_on, .. } = &current.fields.plan else {
+                return Ok(false);
+            };
             if current.status == TreatmentStatus::Expired || current.superseded_by.is_some() {
                 return Ok(false);
             }
@@ -597,9 +584,6 @@ pub fn expire_acceptances(conn: &mut DbConn, today: NaiveDate) -> Result<usize, 
             {
                 return Ok(false);
             }
-            let Plan::Accept { expires_on, .. } = &current.fields.plan else {
-                return Ok(false);
-            };
             let why = format!("the acceptance expired on {expires_on}; the threat is open again");
             record_move(conn, &actor, &current, &moved, Some(why))?;
             let reach = Affected::Threats(vec![moved.fields.threat_id.to_string()]);
