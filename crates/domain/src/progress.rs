@@ -77,6 +77,24 @@ pub const STEP_NAMES: [&str; 6] = [
     "evaluation",
 ];
 
+/// Step `n` (1-based): not started until it has records, complete when
+/// every check passes, else in progress.
+fn step(n: u8, started: bool, checks: Vec<Check>) -> Step {
+    let status = if !started {
+        StepStatus::NotStarted
+    } else if checks.iter().all(|c| c.ok) {
+        StepStatus::Complete
+    } else {
+        StepStatus::InProgress
+    };
+    Step {
+        step: n,
+        name: STEP_NAMES[usize::from(n) - 1],
+        status,
+        checks,
+    }
+}
+
 pub fn progress(facts: &ModelFacts<'_>) -> Progress {
     let mut steps = vec![
         scope_step(facts),
@@ -145,19 +163,7 @@ fn scope_step(facts: &ModelFacts<'_>) -> Step {
             refs: unowned,
         },
     ];
-    let status = if facts.assets.is_empty() {
-        StepStatus::NotStarted
-    } else if checks.iter().all(|c| c.ok) {
-        StepStatus::Complete
-    } else {
-        StepStatus::InProgress
-    };
-    Step {
-        step: 1,
-        name: STEP_NAMES[0],
-        status,
-        checks,
-    }
+    step(1, !facts.assets.is_empty(), checks)
 }
 
 fn analysis_step(facts: &ModelFacts<'_>) -> Step {
@@ -215,19 +221,7 @@ fn analysis_step(facts: &ModelFacts<'_>) -> Step {
             refs: idle,
         },
     ];
-    let status = if facts.threat_count == 0 && facts.control_count == 0 {
-        StepStatus::NotStarted
-    } else if checks.iter().all(|c| c.ok) {
-        StepStatus::Complete
-    } else {
-        StepStatus::InProgress
-    };
-    Step {
-        step: 4,
-        name: STEP_NAMES[3],
-        status,
-        checks,
-    }
+    step(4, facts.threat_count > 0 || facts.control_count > 0, checks)
 }
 
 /// Step 5: every threat whose residual risk is above the model's appetite
@@ -277,36 +271,12 @@ fn mitigation_step(facts: &ModelFacts<'_>) -> Step {
             refs: expired,
         },
     ];
-    let status = if facts.treatments.is_empty() {
-        StepStatus::NotStarted
-    } else if checks.iter().all(|c| c.ok) {
-        StepStatus::Complete
-    } else {
-        StepStatus::InProgress
-    };
-    Step {
-        step: 5,
-        name: STEP_NAMES[4],
-        status,
-        checks,
-    }
+    step(5, !facts.treatments.is_empty(), checks)
 }
 
 fn environment_step(facts: &ModelFacts<'_>) -> Step {
     let checks = facts.environment_checks.clone();
-    let status = if facts.environment_records == 0 {
-        StepStatus::NotStarted
-    } else if checks.iter().all(|c| c.ok) {
-        StepStatus::Complete
-    } else {
-        StepStatus::InProgress
-    };
-    Step {
-        step: 3,
-        name: STEP_NAMES[2],
-        status,
-        checks,
-    }
+    step(3, facts.environment_records != 0, checks)
 }
 
 fn threats_step(facts: &ModelFacts<'_>) -> Step {
@@ -340,19 +310,7 @@ fn threats_step(facts: &ModelFacts<'_>) -> Step {
             refs: untargeted,
         },
     ];
-    let status = if facts.actor_count == 0 && facts.tree_count == 0 {
-        StepStatus::NotStarted
-    } else if checks.iter().all(|c| c.ok) {
-        StepStatus::Complete
-    } else {
-        StepStatus::InProgress
-    };
-    Step {
-        step: 2,
-        name: STEP_NAMES[1],
-        status,
-        checks,
-    }
+    step(2, facts.actor_count > 0 || facts.tree_count > 0, checks)
 }
 
 #[cfg(test)]
