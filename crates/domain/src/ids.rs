@@ -55,3 +55,6 @@ id_type!(ThreatId);
 id_type!(ControlId);
 id_type!(JobId);
 id_type!(TreatmentId);
+id_type!(EvaluationEntryId);
+id_type!(VersionId);
+id_type!(ReportId);

@@ -66,6 +66,8 @@ pub struct ModelFacts<'a> {
     pub treatments: &'a [crate::treatment::Treatment],
     /// The model's risk appetite (`None`: the default, medium).
     pub risk_appetite: Option<Severity>,
+    /// Step 6's evaluation entries.
+    pub entries: &'a [crate::evaluation::EvaluationEntry],
 }
 
 pub const STEP_NAMES: [&str; 6] = [
@@ -102,17 +104,67 @@ pub fn progress(facts: &ModelFacts<'_>) -> Progress {
         environment_step(facts),
         analysis_step(facts),
         mitigation_step(facts),
+        evaluation_step(facts),
     ];
-    // Step 6 has no records yet: honestly not started, with no checks to show.
-    for (i, name) in STEP_NAMES.iter().enumerate().skip(5) {
-        steps.push(Step {
-            step: i as u8 + 1,
-            name,
-            status: StepStatus::NotStarted,
-            checks: Vec::new(),
-        });
-    }
+    steps.sort_by_key(|s| s.step);
     Progress { steps }
+}
+
+/// Step 6: the exercise is written down — what it found, which finished
+/// treatments were recorded as fixes, and what was learned.
+fn evaluation_step(facts: &ModelFacts<'_>) -> Step {
+    use crate::evaluation::EntryKind;
+    use crate::treatment::TreatmentStatus;
+    let count = |kind: EntryKind| {
+        facts
+            .entries
+            .iter()
+            .filter(|e| e.fields.kind == kind)
+            .count()
+    };
+    let recorded: HashSet<crate::ids::TreatmentId> = facts
+        .entries
+        .iter()
+        .filter(|e| e.fields.kind == EntryKind::FixApplied)
+        .flat_map(|e| e.fields.treatment_ids.iter().copied())
+        .collect();
+    let undocumented: Vec<String> = facts
+        .treatments
+        .iter()
+        .filter(|t| t.superseded_by.is_none())
+        .filter(|t| matches!(t.status, TreatmentStatus::Done | TreatmentStatus::Verified))
+        .filter(|t| !recorded.contains(&t.id))
+        .map(|t| t.id.to_string())
+        .collect();
+    let (findings, lessons) = (count(EntryKind::Finding), count(EntryKind::LessonLearned));
+    let checks = vec![
+        Check {
+            id: "evaluation.findings_recorded",
+            ok: findings > 0,
+            message: format!("{findings} finding(s) recorded"),
+            refs: Vec::new(),
+        },
+        Check {
+            id: "evaluation.fixes_recorded",
+            ok: undocumented.is_empty(),
+            message: if undocumented.is_empty() {
+                "every finished treatment is recorded as a fix applied".into()
+            } else {
+                format!(
+                    "{} finished treatment(s) not yet recorded as a fix applied",
+                    undocumented.len()
+                )
+            },
+            refs: undocumented,
+        },
+        Check {
+            id: "evaluation.lessons_recorded",
+            ok: lessons > 0,
+            message: format!("{lessons} lesson(s) learned recorded"),
+            refs: Vec::new(),
+        },
+    ];
+    step(6, !facts.entries.is_empty(), checks)
 }
 
 fn scope_step(facts: &ModelFacts<'_>) -> Step {
