@@ -14,6 +14,7 @@ string_enum!(JobStatus {
 
 string_enum!(JobKind {
     RecomputeRisk => "recompute_risk",
+    GenerateReport => "generate_report",
 });
 
 /// How many times a job runs before it is parked as failed.

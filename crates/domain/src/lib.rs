@@ -67,6 +67,7 @@ pub mod job;
 pub mod model;
 pub mod org;
 pub mod progress;
+pub mod report;
 pub mod risk;
 pub mod role;
 pub mod scope;
@@ -77,5 +78,6 @@ pub mod threat_actor;
 pub mod treatment;
 pub mod tree;
 pub mod validation;
+pub mod version;
 
 pub use validation::{FieldError, ValidationErrors};

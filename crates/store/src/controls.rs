@@ -161,6 +161,7 @@ impl Stored for Control {
         let id = was.id.to_string();
         crate::treatments::refuse_if_relied_on(c, "control", &id)?;
         links::forget_owner(c, &id)?;
+        links::forget_targets(c, std::slice::from_ref(&id))?;
         diesel::delete(controls::table.filter(controls::id.eq(&id))).execute(c)?;
         Ok(())
     }

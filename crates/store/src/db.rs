@@ -218,6 +218,31 @@ where
     }
 }
 
+/// A read-only transaction that sees one consistent state of the database
+/// throughout (`REPEATABLE READ` on PostgreSQL; on SQLite a deferred
+/// transaction, whose first read fixes its snapshot). For reads that must
+/// agree with each other, such as a model's snapshot; it takes no write lock.
+pub fn read_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    if matches!(conn, DbConn::Pg(_)) {
+        use diesel::RunQueryDsl;
+        if let Err(e) =
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)
+        {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            return Err(e.into());
+        }
+    }
+    let out = f(conn);
+    // Nothing was written: ending it either way is the same.
+    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+    out
+}
+
 /// Runs the same statement on whichever backend the connection is, for the
 /// few statements diesel cannot build on the enum (multi-row inserts,
 /// `ON CONFLICT`, `FOR UPDATE`). Each arm is type-checked on its backend.

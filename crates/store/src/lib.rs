@@ -8,6 +8,7 @@ pub mod audit;
 pub mod controls;
 pub mod db;
 mod error;
+pub mod evaluation_entries;
 pub mod idempotency;
 pub mod interactions;
 pub mod jobs;
@@ -16,9 +17,11 @@ pub mod models;
 pub mod orgs;
 pub mod page;
 pub mod parties;
+pub mod reports;
 pub mod risks;
 mod schema;
 pub mod scope;
+pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat_actors;
@@ -27,6 +30,7 @@ mod time;
 pub mod treatments;
 pub mod trust_zones;
 mod versioned;
+pub mod versions;
 
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;

@@ -1,4 +1,5 @@
-//! Links from threats and controls to the records they name, in one table.
+//! Links from threats, controls, treatments and evaluation entries to the
+//! records they name, in one table.
 //! Deleting a record forgets its links in the same transaction, so a link
 //! never points at nothing.
 
@@ -11,7 +12,7 @@ use palisade_domain::ValidationErrors;
 use crate::db::DbConn;
 use crate::schema::{
     assets, attack_tree_nodes, attack_trees, controls, interactions, parties, record_links,
-    threat_actors, threats,
+    threat_actors, threats, treatments,
 };
 use crate::{per_backend, StoreError};
 
@@ -144,6 +145,11 @@ pub(crate) fn present_in_model(
                 .filter(controls::model_id.eq(&m))
                 .filter(controls::id.eq_any(chunk))
                 .select(controls::id)
+                .load(conn)?,
+            "treatment" => treatments::table
+                .filter(treatments::model_id.eq(&m))
+                .filter(treatments::id.eq_any(chunk))
+                .select(treatments::id)
                 .load(conn)?,
             "party" => parties::table
                 .filter(parties::model_id.eq(&m))

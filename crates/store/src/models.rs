@@ -243,10 +243,18 @@ pub fn delete(
 /// checked before the rows that hold them are gone.
 fn delete_contents(conn: &mut DbConn, id: ModelId) -> Result<(), StoreError> {
     use crate::schema::{
-        assets, attack_tree_nodes, attack_trees, controls, interaction_data_assets, interactions,
-        parties, party_assets, record_links, threat_actors, threats,
+        assets, attack_tree_nodes, attack_trees, controls, evaluation_entries,
+        interaction_data_assets, interactions, model_versions, parties, party_assets, record_links,
+        report_files, reports, threat_actors, threats, treatments,
     };
     let m = id.to_string();
+    let model_reports = reports::table
+        .filter(reports::model_id.eq(m.clone()))
+        .select(reports::id);
+    diesel::delete(report_files::table.filter(report_files::report_id.eq_any(model_reports)))
+        .execute(conn)?;
+    diesel::delete(reports::table.filter(reports::model_id.eq(&m))).execute(conn)?;
+    diesel::delete(model_versions::table.filter(model_versions::model_id.eq(&m))).execute(conn)?;
     let model_interactions = interactions::table
         .filter(interactions::model_id.eq(m.clone()))
         .select(interactions::id);
@@ -271,6 +279,16 @@ fn delete_contents(conn: &mut DbConn, id: ModelId) -> Result<(), StoreError> {
         .filter(controls::model_id.eq(m.clone()))
         .select(controls::id);
     diesel::delete(record_links::table.filter(record_links::owner_id.eq_any(model_controls)))
+        .execute(conn)?;
+    let model_treatments = treatments::table
+        .filter(treatments::model_id.eq(m.clone()))
+        .select(treatments::id);
+    diesel::delete(record_links::table.filter(record_links::owner_id.eq_any(model_treatments)))
+        .execute(conn)?;
+    let model_entries = evaluation_entries::table
+        .filter(evaluation_entries::model_id.eq(m.clone()))
+        .select(evaluation_entries::id);
+    diesel::delete(record_links::table.filter(record_links::owner_id.eq_any(model_entries)))
         .execute(conn)?;
     diesel::delete(threats::table.filter(threats::model_id.eq(&m))).execute(conn)?;
     diesel::delete(controls::table.filter(controls::model_id.eq(&m))).execute(conn)?;

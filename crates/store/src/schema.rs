@@ -102,6 +102,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evaluation_entries (id) {
+        id -> Text,
+        model_id -> Text,
+        kind -> Text,
+        text -> Text,
+        author -> Text,
+        entry_date -> Text,
+        tags -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    model_versions (id) {
+        id -> Text,
+        model_id -> Text,
+        number -> BigInt,
+        label -> Text,
+        document -> Text,
+        document_bytes -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        model_id -> Text,
+        version_id -> Nullable<Text>,
+        formats -> Text,
+        status -> Text,
+        job_id -> Text,
+        error -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_files (report_id, format) {
+        report_id -> Text,
+        format -> Text,
+        content -> Text,
+        bytes -> BigInt,
+        sha256 -> Text,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(models -> organizations (org_id));
 diesel::joinable!(assets -> models (model_id));
@@ -125,6 +178,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     interactions,
     interaction_data_assets,
     treatments,
+    evaluation_entries,
+    model_versions,
+    reports,
+    report_files,
     threats,
     controls,
     record_links,

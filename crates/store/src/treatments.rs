@@ -340,6 +340,7 @@ impl Stored for Treatment {
             .select(TreatmentRow::as_select())
             .load(c)?;
         links::forget_owner(c, &id)?;
+        links::forget_targets(c, std::slice::from_ref(&id))?;
         diesel::delete(treatments::table.filter(treatments::id.eq(&id))).execute(c)?;
         // Only now may another treatment of the threat be current.
         for before in with_links(c, previous)? {
@@ -635,6 +636,7 @@ pub(crate) fn forget_threat(c: &mut DbConn, a: &Actor, threat: &Threat) -> Resul
     for t in with_links(c, rows)? {
         let id = t.id.to_string();
         links::forget_owner(c, &id)?;
+        links::forget_targets(c, std::slice::from_ref(&id))?;
         diesel::delete(treatments::table.filter(treatments::id.eq(&id))).execute(c)?;
         audited(c, a, threat.model_id, AuditAction::Delete, Some(&t), None)?;
     }

@@ -82,11 +82,20 @@ use palisade_domain::threat::{Control, ControlFields, Threat, ThreatFields};
 use palisade_domain::threat_actor::{ThreatActor, ThreatActorFields};
 use palisade_domain::treatment::{Treatment, TreatmentFields, TreatmentStatus};
 
+use palisade_domain::evaluation::{EvaluationEntry, EvaluationEntryFields};
 use palisade_domain::ids::{
-    AssetId, ControlId, InteractionId, PartyId, ThreatActorId, ThreatId, TreatmentId, TrustZoneId,
+    AssetId, ControlId, EvaluationEntryId, InteractionId, PartyId, ThreatActorId, ThreatId,
+    TreatmentId, TrustZoneId,
 };
 
 record!(Asset, AssetFields, AssetId, "asset", "asset");
+record!(
+    EvaluationEntry,
+    EvaluationEntryFields,
+    EvaluationEntryId,
+    "evaluation_entry",
+    "evaluation entry"
+);
 record!(
     ThreatActor,
     ThreatActorFields,

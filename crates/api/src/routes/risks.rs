@@ -290,9 +290,10 @@ pub async fn get_gaps(
     model_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let model: ModelId = path_id(&model_id)?;
-    let w = super::progress::load(&state, &auth, model).await?;
+    let records = super::progress::load(&state, &auth, model).await?;
+    let (_, items) = records.assess(chrono::Utc::now().date_naive());
     Ok(HttpResponse::Ok().json(GapList {
-        items: w.gaps(),
-        stale: w.register.stale,
+        items,
+        stale: records.register.stale,
     }))
 }

@@ -1,0 +1,58 @@
+//! A model's records read in one consistent view: what a version stores,
+//! what progress and gaps are computed from, what a report describes.
+
+use diesel::prelude::*;
+use palisade_domain::document::{DocumentRegister, ModelDocument, Records};
+use palisade_domain::ids::{ModelId, OrgId};
+
+use crate::db::{read_tx, DbConn};
+use crate::models::ensure_visible;
+use crate::schema::attack_trees;
+use crate::{
+    assets, evaluation_entries, interactions, models, parties, risks, threat_actors, threats,
+    treatments, trust_zones, StoreError,
+};
+
+/// Every record of the model as one state of the database.
+pub fn records(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Records, StoreError> {
+    read_tx(conn, |c| {
+        let scope = ensure_visible(c, org, model_id)?;
+        let tree_ids: Vec<String> = attack_trees::table
+            .filter(attack_trees::model_id.eq(model_id.to_string()))
+            .order(attack_trees::id.asc())
+            .select(attack_trees::id)
+            .load(c)?;
+        let attack_trees = tree_ids
+            .iter()
+            .map(|id| crate::attack_trees::get(c, org, model_id, crate::parse_id(id)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let register = risks::read(c, org, model_id)?;
+        Ok(Records {
+            model: models::get(c, org, model_id)?,
+            assets: assets::all_in_model(c, scope)?,
+            threat_actors: threat_actors::all_in_model(c, scope)?,
+            attack_trees,
+            trust_zones: trust_zones::all_in_model(c, scope)?,
+            parties: parties::all_in_model(c, scope)?,
+            interactions: interactions::all_in_model(c, scope)?,
+            threats: threats::all_in_model(c, scope)?,
+            controls: crate::controls::all_in_model(c, scope)?,
+            treatments: treatments::all_in_model(c, scope)?,
+            evaluation_entries: evaluation_entries::all_in_model(c, scope)?,
+            register: DocumentRegister {
+                items: register.rows,
+                stale: register.stale,
+                computed_at: register.computed_at,
+            },
+        })
+    })
+}
+
+/// The model's document as of now.
+pub fn document(
+    conn: &mut DbConn,
+    org: OrgId,
+    model_id: ModelId,
+) -> Result<ModelDocument, StoreError> {
+    Ok(records(conn, org, model_id)?.into_document(crate::time::utc(crate::time::now())))
+}

@@ -1,0 +1,4 @@
+DROP TABLE report_files;
+DROP TABLE reports;
+DROP TABLE model_versions;
+DROP TABLE evaluation_entries;
