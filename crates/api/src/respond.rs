@@ -47,6 +47,7 @@ versioned!(
     palisade_domain::threat::Threat,
     palisade_domain::threat::Control,
     palisade_domain::treatment::Treatment,
+    palisade_domain::evaluation::EvaluationEntry,
 );
 
 pub fn etag(version: i64) -> String {
@@ -81,6 +82,13 @@ impl Created {
                 body,
             },
         })
+    }
+
+    /// A 202: the request is taken and its work is queued at `location`.
+    pub fn accepted<T: Serialize>(location: String, record: &T) -> Result<Self, ApiError> {
+        let mut created = Self::new(location, None, record)?;
+        created.stored.status = 202;
+        Ok(created)
     }
 
     pub fn versioned<T: Serialize + Versioned>(

@@ -24,6 +24,7 @@ pub const FORMAT: &str = "palisade.model/1";
 
 /// The register as it stood.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentRegister {
     /// Ranked: residual score, then inherent score, then title.
     pub items: Vec<RiskRow>,

@@ -160,6 +160,7 @@ pub mod expiry;
 pub mod housekeeping;
 pub mod outbox;
 pub mod registry;
+pub mod report;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -62,7 +62,13 @@ impl Registry {
     /// Every kind Palisade queues.
     pub fn standard() -> Self {
         debug_assert_eq!(RecomputeRisk::KIND, JobKind::RecomputeRisk.as_str());
-        Registry::default().register(RecomputeRisk)
+        debug_assert_eq!(
+            crate::report::GenerateReport::KIND,
+            JobKind::GenerateReport.as_str()
+        );
+        Registry::default()
+            .register(RecomputeRisk)
+            .register(crate::report::GenerateReport)
     }
 
     pub fn register<J: Job>(mut self, job: J) -> Self {

@@ -13,17 +13,20 @@ pub mod attack_trees;
 pub mod audit;
 pub mod controls;
 pub mod environment;
+pub mod evaluation_entries;
 pub mod interactions;
 pub mod models;
 pub mod ops;
 pub mod parties;
 pub mod progress;
+pub mod reports;
 pub mod risks;
 pub mod scoring;
 pub mod threat_actors;
 pub mod threats;
 pub mod treatments;
 pub mod trust_zones;
+pub mod versions;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
 pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -55,4 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     controls::configure(cfg);
     risks::configure(cfg);
     treatments::configure(cfg);
+    evaluation_entries::configure(cfg);
+    versions::configure(cfg);
+    reports::configure(cfg);
 }

@@ -1,0 +1,85 @@
+//! The `generate_report` job: pins the version a report describes (taking
+//! a snapshot first when none was named), renders each asked-for format
+//! from the report view, and stores the files once. Rendering runs on the
+//! job's own thread, outside any write transaction.
+
+mod render;
+
+use palisade_domain::ids::ReportId;
+use palisade_domain::report::view::{self, ReportVersion};
+use palisade_domain::report::ReportFormat;
+use palisade_store::jobs::{JobContext, JobFailure};
+use palisade_store::{reports, DbConn};
+use serde::Deserialize;
+
+pub use render::{render, RenderError};
+
+use crate::registry::Job;
+
+/// Renders a report.
+pub struct GenerateReport;
+
+#[derive(Deserialize)]
+pub struct ReportPayload {
+    report_id: ReportId,
+}
+
+impl Job for GenerateReport {
+    const KIND: &'static str = "generate_report";
+    type Payload = ReportPayload;
+
+    fn run(
+        &self,
+        conn: &mut DbConn,
+        job: &JobContext,
+        payload: ReportPayload,
+    ) -> Result<serde_json::Value, JobFailure> {
+        let scope = job
+            .scope
+            .ok_or_else(|| JobFailure::Permanent("generate_report without a model".into()))?;
+        let report = reports::pending(conn, scope, payload.report_id)?;
+        if report.done {
+            return Ok(serde_json::json!({ "report_id": report.id, "already": "succeeded" }));
+        }
+        let version_id = match report.version_id {
+            Some(v) => v,
+            None => {
+                let document =
+                    palisade_store::snapshot::document(conn, scope.org(), scope.model())?;
+                reports::pin_version(conn, scope, report.id, &document)?
+            }
+        };
+        let summary =
+            palisade_store::versions::summary(conn, scope.org(), scope.model(), version_id)?;
+        let text = reports::version_document(conn, scope, version_id)?;
+        let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            JobFailure::Permanent(format!("the version's document is not JSON: {e}"))
+        })?;
+        let view = view::build(
+            &document,
+            Some(ReportVersion {
+                id: summary.id.to_string(),
+                number: summary.number,
+                label: summary.label,
+                created_at: summary.created_at,
+            }),
+            chrono::Utc::now(),
+        );
+        let files: Vec<(ReportFormat, String)> = report
+            .formats
+            .iter()
+            .map(|f| render(&view, *f).map(|content| (*f, content)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| JobFailure::Permanent(e.to_string()))?;
+        let sizes: serde_json::Map<String, serde_json::Value> = files
+            .iter()
+            .map(|(f, c)| (f.as_str().to_string(), serde_json::json!(c.len())))
+            .collect();
+        reports::complete(conn, report.id, &files)?;
+        Ok(serde_json::json!({
+            "report_id": report.id,
+            "version_id": version_id,
+            "bytes": sizes,
+        }))
+    }
+}
