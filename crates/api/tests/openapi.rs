@@ -142,6 +142,10 @@ fn every_enum_schema_lists_the_wire_values() {
         d::progress::StepStatus => "StepStatus",
         d::threat::Stride => "Stride",
         d::environment::TrustLevel => "TrustLevel",
+        d::diff::Direction => "Direction",
+        d::evaluation::EntryKind => "EntryKind",
+        d::report::ReportFormat => "ReportFormat",
+        d::report::ReportStatus => "ReportStatus",
     ];
     let filter: Vec<Value> = [
         "public",

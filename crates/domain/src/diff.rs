@@ -37,9 +37,9 @@ const BOOKKEEPING: [&str; 3] = ["version", "created_at", "updated_at"];
 pub struct FieldChange {
     pub field: String,
     /// `null` when the field was absent.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub before: Value,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub after: Value,
 }
 
@@ -48,7 +48,7 @@ pub struct FieldChange {
 pub struct RecordChange {
     pub id: String,
     /// The record's name or title after the change, for people.
-    pub label: String,
+    pub caption: String,
     pub changes: Vec<FieldChange>,
 }
 
@@ -57,7 +57,8 @@ pub struct RecordChange {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordRef {
     pub id: String,
-    pub label: String,
+    /// The record's name or title, for people.
+    pub caption: String,
     /// The whole record.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub record: Value,
@@ -223,7 +224,7 @@ fn diff_resource(
         to.iter().map(|(id, r)| (id.as_str(), r)).collect();
     let reference = |id: &str, r: &Map<String, Value>| RecordRef {
         id: id.to_string(),
-        label: label(r),
+        caption: label(r),
         record: Value::Object(r.clone()),
     };
     let mut out = ResourceDiff {
@@ -241,7 +242,7 @@ fn diff_resource(
                 if !changes.is_empty() {
                     out.changed.push(RecordChange {
                         id: id.clone(),
-                        label: label(r),
+                        caption: label(r),
                         changes,
                     });
                 }
@@ -381,7 +382,7 @@ mod tests {
         let d = diff(&a, &b);
         let assets = resource(&d, "assets");
         assert_eq!(
-            assets.added.iter().map(|r| &r.label).collect::<Vec<_>>(),
+            assets.added.iter().map(|r| &r.caption).collect::<Vec<_>>(),
             ["new"]
         );
         assert_eq!(
@@ -392,7 +393,7 @@ mod tests {
             assets.changed,
             [RecordChange {
                 id: "a1".into(),
-                label: "db".into(),
+                caption: "db".into(),
                 changes: vec![FieldChange {
                     field: "cia.confidentiality".into(),
                     before: json!(3),

@@ -60,10 +60,11 @@ pub const UUID_PATTERN: &str =
 /// (`check_id_list`). A field validated otherwise is caught by the fuzz run
 /// of `.ci/run`, which sends every schema-valid body the document allows.
 const NAME_FIELDS: &[&str] = &[
-    "name", "title", "label", "owner", "protocol", "approver", "system", "key",
+    "name", "title", "label", "owner", "protocol", "approver", "system", "key", "author",
 ];
 const TEXT_FIELDS: &[&str] = &[
     "description",
+    "text",
     "rationale",
     "removed",
     "justification",
