@@ -646,3 +646,129 @@ both_modes!(
         assert_eq!(content("html").text, html.text);
     }
 );
+
+/// Text meant to break out of HTML, attributes, URLs, SVG/XML and templates.
+const HOSTILE: [&str; 5] = [
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "javascript:alert(document.cookie)",
+    "]]></text></svg><svg onload=alert(1)><!--",
+    "{{ 7*7 }}{% raw %}' onmouseover='x | y",
+];
+
+/// Every element's name, in document order.
+fn elements(html: &scraper::Html) -> Vec<String> {
+    html.root_element()
+        .descendants()
+        .filter_map(|n| n.value().as_element().map(|e| e.name().to_string()))
+        .collect()
+}
+
+fn render_html(c: &Client, text: &str) -> (String, String, Value) {
+    let model = c.model(text);
+    let base = format!("/api/v1/models/{model}");
+    let ids = every_kind(c, &base, text);
+    for to in ["approved", "in_progress", "done"] {
+        move_to(c, &base, &ids["treatment"], to);
+    }
+    c.post(
+        &format!("{base}/evaluation-entries"),
+        &json!({"kind": "fix_applied", "text": text, "author": text, "date": "2026-12-01",
+                "tags": [text], "treatment_ids": [ids["treatment"]], "control_ids": [ids["control"]]}),
+    )
+    .ok(201);
+    for kind in ["success", "lesson_learned"] {
+        c.post(
+            &format!("{base}/evaluation-entries"),
+            &json!({"kind": kind, "text": text, "author": text, "date": "2026-12-02"}),
+        )
+        .ok(201);
+    }
+    let r = c.post(
+        &format!("{base}/reports"),
+        &json!({"formats": ["html", "markdown", "json"]}),
+    );
+    let url = r.header("location").unwrap().to_string();
+    wait_for_report(c, &url);
+    let get = |f: &str| c.get(&format!("{url}/content?format={f}")).text;
+    (
+        get("html"),
+        get("markdown"),
+        serde_json::from_str(&get("json")).unwrap(),
+    )
+}
+
+#[test]
+fn hostile_text_in_every_field_stays_text() {
+    let app = Palisade::start(Mode::Embedded);
+    let c = app.client(&app.key("acme", "owner"));
+    let (plain, _, _) = render_html(&c, "plain words");
+    let baseline = elements(&scraper::Html::parse_document(&plain));
+    for text in HOSTILE {
+        let (html, markdown, json) = render_html(&c, text);
+        let doc = scraper::Html::parse_document(&html);
+        // The page has exactly the elements a plain report has: nothing injected.
+        assert_eq!(
+            elements(&doc),
+            baseline,
+            "{text}: the element structure changed"
+        );
+        for node in doc.root_element().descendants() {
+            let Some(e) = node.value().as_element() else {
+                continue;
+            };
+            assert_ne!(e.name(), "script", "{text}");
+            for (name, value) in e.attrs() {
+                assert!(
+                    !name.to_ascii_lowercase().starts_with("on"),
+                    "{text}: {name}={value}"
+                );
+                assert!(
+                    !value
+                        .trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("javascript:"),
+                    "{text}: {name}={value}"
+                );
+            }
+        }
+        // The text reads as written, many times over (once per field).
+        let visible: String = doc.root_element().text().collect();
+        assert!(
+            visible.matches(text).count() >= 10,
+            "{text}: {}",
+            visible.matches(text).count()
+        );
+        let title: String = doc
+            .select(&scraper::Selector::parse("head > title").unwrap())
+            .flat_map(|t| t.text())
+            .collect();
+        assert!(title.ends_with(text), "{title}");
+        assert!(!html.contains("<script"), "{text}");
+        assert!(!html.contains("<img"), "{text}");
+        if text.contains('<') {
+            assert!(!html.contains(text), "{text} appears unescaped");
+        }
+
+        // Markdown: no raw HTML gets through, and no table cell is split.
+        assert!(
+            !markdown.contains("<script")
+                && !markdown.contains("<img")
+                && !markdown.contains("<svg"),
+            "{text}"
+        );
+        let table_widths: Vec<usize> = markdown
+            .lines()
+            .filter(|l| {
+                l.starts_with("| Asset |") || l.starts_with("| ") && l.contains(" | data | ")
+            })
+            .map(|l| l.matches(" | ").count())
+            .collect();
+        assert_eq!(table_widths.len(), 2, "{text}: {markdown}");
+        assert_eq!(table_widths[0], table_widths[1], "{text}: a cell was split");
+
+        // JSON keeps the text exactly.
+        assert_eq!(json["model"]["name"], text);
+        assert_eq!(json["fixes_applied"][0]["text"], text);
+    }
+}

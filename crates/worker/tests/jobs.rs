@@ -528,3 +528,98 @@ fn acceptances_expire_by_the_injected_clock_once_in_both_modes() {
         assert_eq!(status(ends_later), TreatmentStatus::Expired);
     }
 }
+
+/// A report job whose first run dies after it pinned its version (as a
+/// worker killed mid-render would) is run again: the report is rendered
+/// once, from that same version, and a further delivery changes nothing.
+fn a_report_job_killed_mid_render_is_redone_once(mode: Mode) {
+    use palisade_domain::report::{ReportFormat, ReportInput, ReportStatus};
+    use palisade_store::reports;
+    use palisade_worker::registry::Job as _;
+    use palisade_worker::report::GenerateReport;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let s = setup(mode);
+    let m = model(&s, "payments");
+    let mut conn = s.store.conn().unwrap();
+    let asset: palisade_domain::asset::AssetFields =
+        serde_json::from_value(serde_json::json!({"name": "ledger", "kind": "data"})).unwrap();
+    palisade_store::assets::create(&mut conn, &s.actor, m, asset).unwrap();
+    let input = ReportInput {
+        formats: vec![
+            ReportFormat::Json,
+            ReportFormat::Markdown,
+            ReportFormat::Html,
+        ],
+        version_id: None,
+    };
+    let report = reports::create(&mut conn, &s.actor, m, &input).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let registry = Registry::standard().with("generate_report", move |conn, ctx| {
+        if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+            let scope = ctx.scope.unwrap();
+            let document =
+                palisade_store::snapshot::document(conn, scope.org(), scope.model()).unwrap();
+            reports::pin_version(conn, scope, report.id, &document).unwrap();
+            panic!("killed mid-render");
+        }
+        GenerateReport.run(
+            conn,
+            ctx,
+            serde_json::from_value(ctx.payload.clone()).unwrap(),
+        )
+    });
+    let org = s.actor.org_id;
+    let job_id = report.job_id;
+    let done = run_until(mode, &s, registry.clone(), 2, move |conn| {
+        status(conn, org, job_id).status == JobStatus::Succeeded
+    });
+    assert!(
+        done,
+        "the report job did not succeed: {:?}",
+        status(&mut conn, org, job_id)
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let rendered = reports::get(&mut conn, org, m, report.id).unwrap();
+    assert_eq!(rendered.status, ReportStatus::Succeeded);
+    assert_eq!(rendered.files.len(), 3);
+    let page = palisade_store::PageRequest {
+        limit: 10,
+        ..Default::default()
+    };
+    let versions = palisade_store::versions::list(&mut conn, org, m, &page).unwrap();
+    assert_eq!(versions.items.len(), 1, "one snapshot, not one per run");
+    assert_eq!(rendered.version_id, Some(versions.items[0].id));
+    assert_eq!(status(&mut conn, org, job_id).attempts, 2);
+
+    // Delivered once more: nothing changes.
+    let (_, html) = reports::content(&mut conn, org, m, report.id, ReportFormat::Html).unwrap();
+    registry.execute(&mut conn, &job_id.to_string()).unwrap();
+    jobs::get(&mut conn, org, job_id).unwrap();
+    let again = reports::get(&mut conn, org, m, report.id).unwrap();
+    assert_eq!(again.files, rendered.files);
+    assert_eq!(
+        reports::content(&mut conn, org, m, report.id, ReportFormat::Html)
+            .unwrap()
+            .1,
+        html
+    );
+    assert_eq!(
+        palisade_store::versions::list(&mut conn, org, m, &page)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_report_job_killed_mid_render_is_redone_once_embedded() {
+    a_report_job_killed_mid_render_is_redone_once(Mode::Embedded);
+}
+
+#[test]
+fn a_report_job_killed_mid_render_is_redone_once_production() {
+    a_report_job_killed_mid_render_is_redone_once(Mode::Production);
+}
