@@ -3,6 +3,7 @@
 //! `keys create` makes an API key.
 
 mod config;
+mod demo;
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -47,6 +48,16 @@ enum Command {
         /// Exit with status 1 when any line could not be scored.
         #[arg(long)]
         strict: bool,
+    },
+    /// Create the example model (a card-payments platform taken through
+    /// all six steps) and write its evaluation report to a folder.
+    Demo {
+        /// The organisation to create it in (created if needed).
+        #[arg(long, default_value = "demo")]
+        org: String,
+        /// Where the report files go.
+        #[arg(long, default_value = "palisade-demo")]
+        out: std::path::PathBuf,
     },
     /// Manage API keys.
     Keys {
@@ -107,6 +118,7 @@ fn main() -> ExitCode {
                 Command::Keys {
                     command: KeysCommand::Create { org, role, name },
                 } => create_key(&config, &org, role, &name),
+                Command::Demo { org, out } => demo(&config, &org, &out),
             }
         });
     match result {
@@ -392,6 +404,24 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
         role, key.name, key.id, organization.name, organization.id
     );
     println!("{secret}");
+    Ok(())
+}
+
+fn demo(config: &Config, org: &str, out: &std::path::Path) -> Result<(), Failure> {
+    let mut errors = palisade_domain::ValidationErrors::new();
+    errors.check_name("--org", org);
+    errors.finish().map_err(|e| Failure::Other(e.to_string()))?;
+    let store = open_store(config, true)?;
+    let outcome = demo::run(&store, org, out, chrono::Utc::now().date_naive())
+        .map_err(|e| Failure::Other(format!("the demo could not be built: {e}")))?;
+    eprintln!(
+        "created the example model {} in organisation {org:?} and rendered report {}; \
+         `palisade keys create --org {org} --role viewer` gives a key to browse it",
+        outcome.model_id, outcome.report_id
+    );
+    for file in &outcome.files {
+        println!("{}", file.display());
+    }
     Ok(())
 }
 

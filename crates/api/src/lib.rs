@@ -7,7 +7,7 @@ pub mod extract;
 pub mod observe;
 pub mod openapi;
 mod patch;
-mod resource;
+pub mod resource;
 mod respond;
 pub mod routes;
 pub mod state;

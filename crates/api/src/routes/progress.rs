@@ -38,7 +38,7 @@ pub(crate) async fn load(
     model: ModelId,
 ) -> Result<Records, ApiError> {
     let org = auth.org.id;
-    Ok(state
+    state
         .db(move |c| palisade_store::snapshot::records(c, org, model))
-        .await?)
+        .await
 }

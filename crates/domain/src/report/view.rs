@@ -299,6 +299,16 @@ pub fn build(document: &Value, version: Option<ReportVersion>, now: DateTime<Utc
             names.insert(text(r, "id"), text(r, "name"));
         }
     }
+    for t in list(document, "treatments") {
+        let threat = titles
+            .get(&text(t, "threat_id"))
+            .cloned()
+            .unwrap_or_default();
+        names.insert(
+            text(t, "id"),
+            format!("{} of {threat}", text(t, "strategy")),
+        );
+    }
 
     lines.sort_by(|a, b| {
         b.residual_score

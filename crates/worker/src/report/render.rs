@@ -62,6 +62,7 @@ fn template(
             minijinja::escape_formatter(out, state, value)
         }
     });
+    env.add_filter("when", when);
     env.add_template(name, source).map_err(failed)?;
     let trees: Vec<Value> = view
         .attack_trees
@@ -77,6 +78,17 @@ fn template(
     env.get_template(name)
         .and_then(|t| t.render(ctx))
         .map_err(failed)
+}
+
+/// An RFC 3339 time as people read it: `2026-12-02 12:47 UTC`.
+fn when(value: String) -> String {
+    match chrono::DateTime::parse_from_rfc3339(&value) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => value,
+    }
 }
 
 /// Text for Markdown: HTML metacharacters as entities (renderers pass raw
