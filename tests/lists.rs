@@ -136,6 +136,35 @@ fn furnish(c: &Client) -> Furnished {
         body["due_date"] = json!(due);
         c.post(&format!("{base}/treatments"), &body).ok(201);
     }
+    for (kind, author, date, tags) in [
+        ("finding", "b", "2026-11-02", json!(["appsec"])),
+        ("lesson_learned", "a", "2026-11-01", json!([])),
+        ("finding", "b", "2026-11-01", json!(["appsec", "process"])),
+    ] {
+        c.post(
+            &format!("{base}/evaluation-entries"),
+            &json!({"kind": kind, "text": "t", "author": author,
+            "date": date, "tags": tags, "threat_ids": [threats[0]]}),
+        )
+        .ok(201);
+    }
+    let mut version = String::new();
+    for label in ["round b", "round a", "round b"] {
+        version = id(&c
+            .post(&format!("{base}/versions"), &json!({"label": label}))
+            .ok(201));
+    }
+    for formats in [
+        json!(["json"]),
+        json!(["html"]),
+        json!(["json", "markdown"]),
+    ] {
+        c.post(
+            &format!("{base}/reports"),
+            &json!({"formats": formats, "version_id": version}),
+        )
+        .ok(202);
+    }
     Furnished {
         model,
         tree,

@@ -84,6 +84,22 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
         "control_ids": [id(&control)]}),
         )
         .ok(201);
+    let entry = c
+        .post(
+            &format!("{base}/evaluation-entries"),
+            &json!({"kind": "finding", "text": "found", "author": "me", "date": "2026-12-01",
+        "threat_ids": [id(&threat)], "treatment_ids": [id(&treatment)]}),
+        )
+        .ok(201);
+    let version = c
+        .post(&format!("{base}/versions"), &json!({"label": "v1"}))
+        .ok(201);
+    let report = c
+        .post(
+            &format!("{base}/reports"),
+            &json!({"formats": ["json"], "version_id": id(&version)}),
+        )
+        .ok(202);
     let job = c
         .request("POST", &format!("{base}/risk-recomputations"), &[], None)
         .ok(202);
@@ -104,6 +120,9 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
         ("threat_id", id(&threat)),
         ("control_id", id(&control)),
         ("treatment_id", id(&treatment)),
+        ("entry_id", id(&entry)),
+        ("version_id", id(&version)),
+        ("report_id", id(&report)),
         ("job_id", job["job_id"].as_str().unwrap().to_string()),
         ("key_id", key),
     ])
@@ -123,6 +142,8 @@ fn snapshot(c: &Client, ids: &HashMap<&str, String>) -> Vec<Value> {
         "threats",
         "controls",
         "treatments",
+        "evaluation-entries",
+        "versions",
     ] {
         seen.push(Value::Array(c.all(&format!("{base}/{list}"), 500)));
     }
@@ -152,6 +173,12 @@ fn body_for(operation: &str, ids: &HashMap<&str, String>) -> Option<Value> {
         "updateInteraction" => json!({"purpose": "mine"}),
         "updateAttackTreeNode" => json!({"label": "mine"}),
         "createAsset" => json!({"name": "x", "kind": "data"}),
+        "createEvaluationEntry" => {
+            json!({"kind": "finding", "text": "mine", "author": "x", "date": "2026-12-01"})
+        }
+        "updateEvaluationEntry" => json!({"text": "mine"}),
+        "createVersion" => json!({"label": "mine"}),
+        "createReport" => json!({"formats": ["json"]}),
         "createThreatActor" => {
             json!({"name": "x", "origin": "internal", "category": "employee", "intent": "accidental"})
         }

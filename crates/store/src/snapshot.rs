@@ -13,10 +13,34 @@ use crate::{
     treatments, trust_zones, StoreError,
 };
 
+/// The most records a snapshot gathers (threats, controls, treatments,
+/// assets, … together): beyond it a version, a diff against the present
+/// and a report are refused before any is read, so one request cannot
+/// hold gigabytes. About 2 KB of document per record.
+pub const MAX_RECORDS: i64 = 250_000;
+
 /// Every record of the model as one state of the database.
 pub fn records(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Records, StoreError> {
     read_tx(conn, |c| {
         let scope = ensure_visible(c, org, model_id)?;
+        let count = assets::count_in_model(c, scope)?
+            + threat_actors::count_in_model(c, scope)?
+            + crate::attack_trees::count_in_model(c, scope)?
+            + trust_zones::count_in_model(c, scope)?
+            + parties::count_in_model(c, scope)?
+            + crate::schema::interactions::table
+                .filter(crate::schema::interactions::model_id.eq(model_id.to_string()))
+                .count()
+                .get_result::<i64>(c)?
+            + threats::count_in_model(c, scope)?
+            + crate::controls::count_in_model(c, scope)?
+            + treatments::count_in_model(c, scope)?
+            + evaluation_entries::count_in_model(c, scope)?;
+        if count > MAX_RECORDS {
+            return Err(StoreError::Conflict(format!(
+                "the model holds {count} records; a snapshot (version, diff against the present, report) holds at most {MAX_RECORDS}"
+            )));
+        }
         let tree_ids: Vec<String> = attack_trees::table
             .filter(attack_trees::model_id.eq(model_id.to_string()))
             .order(attack_trees::id.asc())

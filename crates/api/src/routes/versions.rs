@@ -119,11 +119,35 @@ pub async fn get_version(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DiffParams {
-    /// The version to compare from.
-    pub from: uuid::Uuid,
+    /// The version to compare from (required).
+    #[param(required = true, value_type = String, format = Uuid)]
+    pub from: Option<String>,
     /// A version id, or `current` (the default) for the model as it is now.
     #[param(value_type = Option<String>, pattern = r"^(current|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")]
     pub to: Option<String>,
+}
+
+/// A version named in a query parameter; checked once the model is known
+/// to be the caller's, so another organisation learns nothing from it.
+fn version_param(field: &str, value: Option<&str>) -> Result<Option<VersionId>, ApiError> {
+    match value {
+        None | Some("current") if field == "to" => Ok(None),
+        None => Err(ApiError::field(field, "is required: a version id")),
+        Some(v) => uuid::Uuid::try_parse(v)
+            .ok()
+            .filter(|_| v.len() == 36)
+            .map(|u| Some(VersionId(u)))
+            .ok_or_else(|| {
+                ApiError::field(
+                    field,
+                    if field == "to" {
+                        "must be a version id or `current`"
+                    } else {
+                        "must be a version id"
+                    },
+                )
+            }),
+    }
 }
 
 /// A diff and what it compares.
@@ -153,16 +177,12 @@ pub async fn diff_model(
 ) -> Result<HttpResponse, ApiError> {
     let model = path_param(&req, "model_id")?;
     let DiffParams { from, to } = query.0;
-    let from = VersionId(from);
-    let to: Option<VersionId> = match to.as_deref() {
-        None | Some("current") => None,
-        Some(other) => {
-            Some(VersionId(uuid::Uuid::try_parse(other).map_err(|_| {
-                ApiError::field("to", "must be a version id or `current`")
-            })?))
-        }
-    };
     let org = auth.org.id;
+    state
+        .db(move |c| palisade_store::models::ensure_visible(c, org, model))
+        .await?;
+    let from = version_param("from", from.as_deref())?.ok_or(ApiError::NotFound)?;
+    let to = version_param("to", to.as_deref())?;
     let response = state
         .db(move |c| {
             let missing = |field: &'static str, id: VersionId| {
