@@ -7,31 +7,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{Client, Mode, Palisade};
+use common::{Client, Mode, Palisade, Worker};
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
-}
-
-struct Worker(Option<Child>);
-
-impl Worker {
-    fn start(app: &Palisade) -> Worker {
-        Worker((app.mode == Mode::Production).then(|| app.worker()))
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
@@ -347,6 +329,10 @@ fn versions_are_immutable_and_the_diff_names_every_change() {
     );
     let tree_url = format!("{base}/attack-trees/{}", ids["tree"]);
     let tree = c.get(&tree_url).ok(200);
+    let renamed = json!({"name": "steal the vault", "goal": tree["goal"], "target_asset_id": tree["target_asset_id"], "root": tree["root"]});
+    c.request("PUT", &tree_url, &[], Some(renamed.to_string().as_bytes()))
+        .ok(200);
+    let tree = c.get(&tree_url).ok(200);
     let root = tree["root"]["id"].as_str().unwrap().to_string();
     let node = c
         .request(
@@ -442,6 +428,14 @@ fn versions_are_immutable_and_the_diff_names_every_change() {
         ["skill"]
     );
     assert_eq!(ids_of(&diff, "attack_tree_nodes", "added"), [id(&node)]);
+    assert_eq!(
+        changed_fields(&diff, "attack_trees", &ids["tree"]),
+        ["name"]
+    );
+    assert!(resource(&diff, "attack_tree_nodes")["changed"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert_eq!(
         changed_fields(&diff, "trust_zones", &ids["zone"]),
         ["trust_rating"]

@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Client, Mode, Palisade};
+use common::{Client, Mode, Palisade, Worker};
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
 
@@ -30,30 +30,6 @@ fn fresh(c: &Client, model: &str) -> Value {
             "the register did not become fresh: {r}"
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-struct Worker(Option<Child>);
-
-impl Worker {
-    fn start(app: &Palisade) -> Worker {
-        Worker(if app.mode == Mode::Production {
-            Some(app.worker())
-        } else {
-            None
-        })
-    }
-    fn kill(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

@@ -6,31 +6,13 @@
 
 mod common;
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{Client, Mode, Palisade};
+use common::{Client, Mode, Palisade, Worker};
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
-}
-
-struct Worker(Option<Child>);
-
-impl Worker {
-    fn start(app: &Palisade) -> Worker {
-        Worker((app.mode == Mode::Production).then(|| app.worker()))
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// The register once fresh, by threat id.

@@ -433,6 +433,29 @@ impl Client {
     }
 }
 
+/// The real worker process in production mode (none in embedded mode,
+/// where jobs run in-process), killed when dropped.
+pub struct Worker(pub Option<Child>);
+
+impl Worker {
+    pub fn start(app: &Palisade) -> Worker {
+        Worker((app.mode == Mode::Production).then(|| app.worker()))
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Runs an end-to-end test once per mode, each with its own server.
 #[macro_export]
 macro_rules! both_modes {

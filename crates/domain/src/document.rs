@@ -33,30 +33,20 @@ pub struct DocumentRegister {
     pub computed_at: Option<DateTime<Utc>>,
 }
 
-/// Every record of a model; lists are in id order, which is creation
-/// order, so two documents of one model line up.
+/// Every record of a model with its progress and gaps; lists are in id
+/// order, which is creation order, so two documents of one model line up.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelDocument {
     pub format: &'static str,
     pub generated_at: DateTime<Utc>,
-    pub model: Model,
-    pub assets: Vec<Asset>,
-    pub threat_actors: Vec<ThreatActor>,
-    pub attack_trees: Vec<AttackTree>,
-    pub trust_zones: Vec<TrustZone>,
-    pub parties: Vec<Party>,
-    pub interactions: Vec<Interaction>,
-    pub threats: Vec<Threat>,
-    pub controls: Vec<Control>,
-    /// Every decision, current and superseded.
-    pub treatments: Vec<Treatment>,
-    pub evaluation_entries: Vec<EvaluationEntry>,
-    pub register: DocumentRegister,
+    #[serde(flatten)]
+    pub records: Records,
     pub progress: Progress,
     pub gaps: Vec<Gap>,
 }
 
-/// The records as loaded, before progress and gaps are worked out.
+/// The records of a model as loaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Records {
     pub model: Model,
     pub assets: Vec<Asset>,
@@ -67,6 +57,7 @@ pub struct Records {
     pub interactions: Vec<Interaction>,
     pub threats: Vec<Threat>,
     pub controls: Vec<Control>,
+    /// Every decision, current and superseded.
     pub treatments: Vec<Treatment>,
     pub evaluation_entries: Vec<EvaluationEntry>,
     pub register: DocumentRegister,
@@ -132,18 +123,7 @@ impl Records {
         ModelDocument {
             format: FORMAT,
             generated_at: now,
-            model: self.model,
-            assets: self.assets,
-            threat_actors: self.threat_actors,
-            attack_trees: self.attack_trees,
-            trust_zones: self.trust_zones,
-            parties: self.parties,
-            interactions: self.interactions,
-            threats: self.threats,
-            controls: self.controls,
-            treatments: self.treatments,
-            evaluation_entries: self.evaluation_entries,
-            register: self.register,
+            records: self,
             progress,
             gaps,
         }

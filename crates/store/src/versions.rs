@@ -73,7 +73,9 @@ pub fn store(
     // the unique index refuses the second, which tries the next number.
     let mut attempt = 0;
     loop {
-        match write_tx(conn, |c| insert(c, actor, document.model.id, label, &text)) {
+        match write_tx(conn, |c| {
+            insert(c, actor, document.records.model.id, label, &text)
+        }) {
             Err(StoreError::Conflict(_)) if attempt < 4 => attempt += 1,
             other => return other,
         }

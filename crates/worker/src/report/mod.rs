@@ -7,7 +7,6 @@ mod render;
 
 use palisade_domain::ids::ReportId;
 use palisade_domain::report::view::{self, ReportVersion};
-use palisade_domain::report::ReportFormat;
 use palisade_store::jobs::{JobContext, JobFailure};
 use palisade_store::{reports, DbConn};
 use serde::Deserialize;
@@ -65,21 +64,27 @@ impl Job for GenerateReport {
             }),
             chrono::Utc::now(),
         );
-        let files: Vec<(ReportFormat, String)> = report
-            .formats
-            .iter()
-            .map(|f| render(&view, *f).map(|content| (*f, content)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| JobFailure::Permanent(e.to_string()))?;
-        let sizes: serde_json::Map<String, serde_json::Value> = files
-            .iter()
-            .map(|(f, c)| (f.as_str().to_string(), serde_json::json!(c.len())))
-            .collect();
+        // Each file's size and rendering time go in the job's result.
+        let mut files = Vec::new();
+        let (mut sizes, mut millis) = (serde_json::Map::new(), serde_json::Map::new());
+        for format in &report.formats {
+            let started = std::time::Instant::now();
+            let content =
+                render(&view, *format).map_err(|e| JobFailure::Permanent(e.to_string()))?;
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            sizes.insert(format.as_str().into(), serde_json::json!(content.len()));
+            millis.insert(
+                format.as_str().into(),
+                serde_json::json!((took * 10.0).round() / 10.0),
+            );
+            files.push((*format, content));
+        }
         reports::complete(conn, report.id, &files)?;
         Ok(serde_json::json!({
             "report_id": report.id,
             "version_id": version_id,
             "bytes": sizes,
+            "render_ms": millis,
         }))
     }
 }
