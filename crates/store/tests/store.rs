@@ -780,14 +780,58 @@ both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
     fields.asset_ids = vec![data.id];
     fields.interaction_ids = vec![flow.id];
     let threat = threats::create(&mut conn, &acme, model.id, fields).unwrap();
-    controls::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "c", "type": "preventive", "category": "technical", "status": "planned", "effectiveness": 5, "threat_ids": [threat.id], "asset_ids": [data.id]})).unwrap()).unwrap();
+    let control = controls::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "c", "type": "preventive", "category": "technical", "status": "planned", "effectiveness": 5, "threat_ids": [threat.id], "asset_ids": [data.id]})).unwrap()).unwrap();
     let _ = tree;
+    // Steps 5 and 6: a treatment, an entry naming it, a version and a
+    // report of that version (its job queued).
+    let input: palisade_domain::treatment::TreatmentInput = serde_json::from_value(serde_json::json!({"threat_id": threat.id, "strategy": "reduce", "owner": "o", "control_ids": [control.id]})).unwrap();
+    let treatment = palisade_store::treatments::create(
+        &mut conn,
+        &acme,
+        model.id,
+        palisade_domain::treatment::TreatmentFields::from_input(input, None).unwrap(),
+    )
+    .unwrap();
+    palisade_store::evaluation_entries::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-12-01", "treatment_ids": [treatment.id], "asset_ids": [data.id]})).unwrap()).unwrap();
+    let version = palisade_store::versions::create(&mut conn, &acme, model.id, "v1").unwrap();
+    palisade_store::reports::create(
+        &mut conn,
+        &acme,
+        model.id,
+        &palisade_domain::report::ReportInput {
+            formats: vec![palisade_domain::report::ReportFormat::Json],
+            version_id: Some(version.id),
+        },
+    )
+    .unwrap();
 
     models::delete(&mut conn, &acme, model.id, None).unwrap();
     assert!(matches!(
         models::get(&mut conn, acme.org_id, model.id),
         Err(StoreError::NotFound)
     ));
+    // Nothing of it is left behind, links of every owner kind included.
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    for table in [
+        "record_links",
+        "treatments",
+        "evaluation_entries",
+        "model_versions",
+        "reports",
+        "report_files",
+    ] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let left: Count = palisade_store::per_backend!(&mut *conn, |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(&sql).get_result(c)
+        })
+        .unwrap();
+        assert_eq!(left.n, 0, "{table} keeps rows of a deleted model");
+    }
 });
 
 both_backends!(

@@ -53,9 +53,9 @@ pub struct ReportInput {
     /// One or more, each once.
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 3))]
     pub formats: Vec<ReportFormat>,
-    /// The version to describe; without it the job snapshots the model first.
+    /// The version to describe; without it (or `null`) the job snapshots the model first.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub version_id: Option<VersionId>,
 }
 
