@@ -96,13 +96,40 @@ fn defense_effectiveness(
     controls: &[Control],
     stage: Stage,
 ) -> DefenseEffectiveness {
+    defenses_realised(
+        &tree.node_index,
+        controls.iter().map(|c| {
+            (
+                effect(c),
+                c.fields
+                    .defense_node_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            )
+        }),
+        stage,
+    )
+}
+
+/// Defense probabilities from controls given as their effect and the
+/// defense node ids they realise (`node_index`: node id → index in the
+/// tree); a report reads them from a stored document this way.
+pub fn defenses_realised(
+    node_index: &HashMap<String, usize>,
+    controls: impl IntoIterator<Item = (ControlEffect, Vec<String>)>,
+    stage: Stage,
+) -> DefenseEffectiveness {
     let mut per_node: HashMap<usize, Vec<ControlEffect>> = HashMap::new();
-    for c in controls.iter().filter(|c| stage.counts(c.fields.status)) {
-        for node in &c.fields.defense_node_ids {
-            if let Some(i) = tree.node_index.get(&node.to_string()) {
+    for (effect, nodes) in controls {
+        if !stage.counts(effect.status) {
+            continue;
+        }
+        for node in &nodes {
+            if let Some(i) = node_index.get(node) {
                 per_node.entry(*i).or_default().push(ControlEffect {
                     status: ControlStatus::Implemented,
-                    ..effect(c)
+                    ..effect
                 });
             }
         }

@@ -11,8 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagram::Drawing;
+use crate::risk::{defenses_realised, Stage};
 use crate::scoring::attack_tree::{self, evaluate, flatten, NestedNode, NodeValues, Tree};
 use crate::scoring::nist::NistLevel;
+use crate::scoring::residual::{ControlEffect, ControlStatus};
 use crate::scoring::Assessment;
 use crate::severity::Severity;
 
@@ -96,8 +98,9 @@ pub struct ActorLine {
     pub motivation: Option<String>,
 }
 
-/// A tree and its values at the root, as drawn (defenses at their own
-/// attributes; controls realising them show in the register).
+/// A tree and its values at the root as the register sees them: defense
+/// nodes weakened by the implemented and partial controls realising them
+/// (`GET …/attack-trees/{id}/evaluation` gives the same).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TreeLine {
@@ -338,9 +341,10 @@ pub fn build(document: &Value, version: Option<ReportVersion>, now: DateTime<Utc
         })
         .collect();
 
+    let controls = list(document, "controls");
     let trees: Vec<(TreeLine, Option<f64>)> = list(document, "attack_trees")
         .iter()
-        .map(tree_line)
+        .map(|t| tree_line(t, controls))
         .collect();
     let tree_probability: HashMap<String, f64> = trees
         .iter()
@@ -516,9 +520,10 @@ fn asset_line(a: &Value) -> AssetLine {
     }
 }
 
-/// The tree's line and its root probability (for placing threats scored
-/// with it on the heat map).
-fn tree_line(t: &Value) -> (TreeLine, Option<f64>) {
+/// The tree's line (evaluated with the controls realising its defenses)
+/// and its root probability before any control (where threats scored
+/// with it sit on the inherent heat map).
+fn tree_line(t: &Value, controls: &[Value]) -> (TreeLine, Option<f64>) {
     let mut line = TreeLine {
         id: text(t, "id"),
         name: text(t, "name"),
@@ -531,27 +536,53 @@ fn tree_line(t: &Value) -> (TreeLine, Option<f64>) {
         cheapest_path: Vec::new(),
         svg: String::new(),
     };
-    let Some(root) = t
-        .get("root")
-        .and_then(|r| serde_json::from_value::<NestedNode>(r.clone()).ok())
-    else {
+    let Some(root_json) = t.get("root") else {
         return (line, None);
     };
-    let (flat, _) = flatten(&root);
-    let Ok(tree) = Tree::from_nested(&root) else {
+    let Ok(root) = serde_json::from_value::<NestedNode>(root_json.clone()) else {
+        return (line, None);
+    };
+    let (flat, pointers) = flatten(&root);
+    let Ok(tree) = Tree::build(flat.clone(), &pointers) else {
         line.svg = Drawing::new(&flat, []).svg();
         return (line, None);
     };
-    let e = evaluate(&tree, &attack_tree::DefenseEffectiveness::new());
-    line.cheapest_path = e
+    // Node ids by index: each pointer is `/root…` into the nested root.
+    let node_index: HashMap<String, usize> = pointers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let id = root_json
+                .pointer(p.strip_prefix("/root")?)?
+                .get("id")?
+                .as_str()?;
+            Some((id.to_string(), i))
+        })
+        .collect();
+    let realising = controls.iter().filter_map(|c| {
+        let status = c
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(ControlStatus::parse)?;
+        let effect = ControlEffect {
+            effectiveness: number(c, "effectiveness") / 100.0,
+            status,
+        };
+        Some((effect, strings(c, "defense_node_ids")))
+    });
+    let defended = evaluate(
+        &tree,
+        &defenses_realised(&node_index, realising, Stage::Residual),
+    );
+    let inherent = evaluate(&tree, &attack_tree::DefenseEffectiveness::new());
+    line.cheapest_path = defended
         .cheapest_path
         .iter()
         .filter_map(|i| flat.get(*i).map(|n| n.label.clone()))
         .collect();
-    line.svg = Drawing::new(&flat, e.cheapest_path.iter().copied()).svg();
-    let p = e.root.probability;
-    line.root = Some(e.root);
-    (line, Some(p))
+    line.svg = Drawing::new(&flat, defended.cheapest_path.iter().copied()).svg();
+    line.root = Some(defended.root);
+    (line, Some(inherent.root.probability))
 }
 
 fn environment(document: &Value, names: &HashMap<String, String>) -> Environment {
@@ -773,6 +804,42 @@ mod tests {
         // Without a separate likelihood: on the diagonal at the severity.
         let f = json!({"method": "fair"});
         assert_eq!(position(&f, Severity::Critical, &trees), (0.9, 0.9));
+    }
+
+    #[test]
+    fn trees_are_evaluated_with_the_controls_realising_their_defenses() {
+        // OR(a .5, b .2) where a is countered by defense d: with nothing
+        // realising d, 1 − .5 × .8 = 0.6; an implemented 50 % control
+        // realising d halves a: 1 − .75 × .8 = 0.4; a planned one counts
+        // for nothing yet.
+        let doc = |status: &str| {
+            json!({
+                "attack_trees": [{"id": "t", "name": "t", "node_count": 4, "root":
+                    {"id": "r", "kind": "or", "label": "root", "children": [
+                        {"id": "a", "kind": "leaf", "label": "a", "attributes": {"probability": 0.5, "cost": 10},
+                         "countermeasure": {"id": "d", "kind": "defense", "label": "d"}},
+                        {"id": "b", "kind": "leaf", "label": "b", "attributes": {"probability": 0.2, "cost": 20}}]}}],
+                "controls": [{"id": "c", "name": "c", "status": status, "effectiveness": 50, "defense_node_ids": ["d"]}],
+            })
+        };
+        let p = |status: &str| {
+            build(&doc(status), None, Utc::now()).attack_trees[0]
+                .root
+                .unwrap()
+                .probability
+        };
+        assert!((p("planned") - 0.6).abs() < 1e-9, "{}", p("planned"));
+        assert!(
+            (p("implemented") - 0.4).abs() < 1e-9,
+            "{}",
+            p("implemented")
+        );
+        // The heat map places threats on the tree before any control.
+        let (_, before) = tree_line(
+            &doc("implemented")["attack_trees"][0],
+            list(&doc("implemented"), "controls"),
+        );
+        assert!((before.unwrap() - 0.6).abs() < 1e-9);
     }
 
     #[test]
