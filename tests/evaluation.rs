@@ -545,6 +545,9 @@ both_modes!(
             .names_field("formats[0]");
         c.post(&reports, &json!({"formats": ["html", "html"]}))
             .names_field("formats[1]");
+        let flood: Vec<&str> = vec!["json"; 100_000];
+        c.post(&reports, &json!({"formats": flood}))
+            .names_field("formats");
         c.post(
             &reports,
             &json!({"formats": ["html"], "version_id": uuid::Uuid::now_v7()}),

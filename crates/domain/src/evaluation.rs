@@ -85,9 +85,11 @@ impl EvaluationEntryFields {
         if statuses.iter().any(|(_, s)| finished(*s)) {
             return Ok(());
         }
+        let known: std::collections::HashMap<&TreatmentId, TreatmentStatus> =
+            statuses.iter().map(|(t, s)| (t, *s)).collect();
         let mut e = ValidationErrors::new();
         for (i, id) in self.treatment_ids.iter().enumerate() {
-            if let Some((_, status)) = statuses.iter().find(|(t, _)| t == id) {
+            if let Some(status) = known.get(id) {
                 e.add(
                     format!("treatment_ids[{i}]"),
                     format!(

@@ -65,6 +65,18 @@ impl ReportInput {
         if self.formats.is_empty() {
             e.add("formats", "name at least one of json, markdown, html");
         }
+        // Checked first: the duplicate check below is quadratic.
+        if self.formats.len() > ReportFormat::ALL.len() {
+            e.add(
+                "formats",
+                format!(
+                    "at most {} formats, each once (got {})",
+                    ReportFormat::ALL.len(),
+                    self.formats.len()
+                ),
+            );
+            return e.finish();
+        }
         for (i, f) in self.formats.iter().enumerate() {
             if self.formats[..i].contains(f) {
                 e.add(format!("formats[{i}]"), format!("{f} is listed twice"));
@@ -84,6 +96,27 @@ pub struct ReportFile {
     pub bytes: i64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_bounded_before_they_are_compared() {
+        let many = ReportInput {
+            formats: vec![ReportFormat::Json; 400_000],
+            version_id: None,
+        };
+        let e = many.validate().unwrap_err();
+        assert_eq!(e.0.len(), 1);
+        assert_eq!(e.0[0].field, "formats");
+        let twice = ReportInput {
+            formats: vec![ReportFormat::Html, ReportFormat::Html],
+            version_id: None,
+        };
+        assert_eq!(twice.validate().unwrap_err().0[0].field, "formats[1]");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
