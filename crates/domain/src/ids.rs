@@ -58,3 +58,8 @@ id_type!(TreatmentId);
 id_type!(EvaluationEntryId);
 id_type!(VersionId);
 id_type!(ReportId);
+id_type!(IntegrationId);
+id_type!(IntegrationSecretId);
+id_type!(SubscriptionId);
+id_type!(DeliveryId);
+id_type!(EventId);

@@ -51,7 +51,9 @@ impl TreatmentStatus {
         match self {
             Proposed => &[Approved, Rejected],
             Approved => &[InProgress, Rejected],
-            InProgress => &[Done],
+            // Rejected from in progress: the work is abandoned (a ticket
+            // closed as won't do).
+            InProgress => &[Done, Rejected],
             Done => &[Verified, InProgress],
             Verified | Rejected | Expired => &[],
         }
@@ -535,6 +537,7 @@ pub(crate) mod tests {
             (Approved, InProgress),
             (Approved, Rejected),
             (InProgress, Done),
+            (InProgress, Rejected),
             (Done, Verified),
             (Done, InProgress),
         ];
