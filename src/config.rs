@@ -21,6 +21,12 @@ pub struct Config {
     pub db_pool_size: u32,
     pub worker_prefetch: u16,
     pub queue_prefix: String,
+    /// The key that seals webhook secrets and ticketing tokens (base64 of
+    /// 32 bytes); unset: a key file beside an SQLite database.
+    pub secret_key: Option<String>,
+    /// Lets webhooks and ticketing calls reach http:// and private or
+    /// loopback addresses (development and tests only).
+    pub outbound_allow_private: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +90,32 @@ impl Config {
                 })
             }
         };
+        let secret_key = get("PALISADE_SECRET_KEY");
+        if let Some(key) = &secret_key {
+            if palisade_store::sealed::Sealer::from_base64(key).is_err() {
+                return Err(ConfigError {
+                    var: "PALISADE_SECRET_KEY",
+                    value: "(not shown)".into(),
+                    reason:
+                        "must be 32 bytes in base64, for example from `openssl rand -base64 32`"
+                            .into(),
+                });
+            }
+        }
+        let outbound_allow_private = match get("PALISADE_OUTBOUND_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "PALISADE_OUTBOUND_ALLOW_PRIVATE",
+                    value: other.into(),
+                    reason: "must be true or false".into(),
+                })
+            }
+        };
         Ok(Config {
+            secret_key,
+            outbound_allow_private,
             bind,
             database_url,
             amqp_url,
@@ -159,6 +190,18 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_secret_key_is_named_but_never_printed() {
+        let err =
+            Config::from_vars(&vars(&[("PALISADE_SECRET_KEY", "hunter2hunter2")])).unwrap_err();
+        assert_eq!(err.var, "PALISADE_SECRET_KEY");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let key = palisade_store::sealed::Sealer::generate_key();
+        let c = Config::from_vars(&vars(&[("PALISADE_SECRET_KEY", &key)])).unwrap();
+        assert_eq!(c.secret_key.as_deref(), Some(key.as_str()));
+        assert!(!c.outbound_allow_private);
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (var, value) in [
             ("PALISADE_BIND", "localhost"),
@@ -167,6 +210,7 @@ mod tests {
             ("PALISADE_LOG_FORMAT", "xml"),
             ("PALISADE_MAX_BODY", "lots"),
             ("PALISADE_WORKER_PREFETCH", "0"),
+            ("PALISADE_OUTBOUND_ALLOW_PRIVATE", "sometimes"),
         ] {
             let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var);

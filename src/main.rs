@@ -209,8 +209,64 @@ impl Dependency for Broker {
     }
 }
 
+/// The key that seals secrets: `PALISADE_SECRET_KEY`, else (embedded
+/// mode) a key file beside the SQLite database, made on first use. With
+/// PostgreSQL and no key, integrations and subscriptions answer 503.
+fn sealer(config: &Config) -> Result<palisade_store::sealed::Sealer, Failure> {
+    use palisade_store::sealed::Sealer;
+    if let Some(key) = &config.secret_key {
+        return Sealer::from_base64(key)
+            .map_err(|e| Failure::Other(format!("PALISADE_SECRET_KEY {e}")));
+    }
+    if Backend::from_url(&config.database_url) == Backend::Postgres {
+        tracing::warn!("PALISADE_SECRET_KEY is not set: integrations and webhook subscriptions cannot store their secrets");
+        return Ok(Sealer::missing());
+    }
+    let db = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .unwrap_or(&config.database_url);
+    let path = std::path::PathBuf::from(format!("{db}.key"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Sealer::generate_key();
+            write_private(&path, &key).map_err(|e| {
+                Failure::Other(format!("cannot write the key file {}: {e}", path.display()))
+            })?;
+            tracing::info!(path = %path.display(), "made the key file that seals secrets; back it up apart from the database");
+            key
+        }
+        Err(e) => {
+            return Err(Failure::Other(format!(
+                "cannot read the key file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    Sealer::from_base64(&text)
+        .map_err(|e| Failure::Other(format!("the key file {} {e}", path.display())))
+}
+
+/// Creates a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+fn outbound_policy(config: &Config) -> palisade_domain::webhook::OutboundPolicy {
+    palisade_domain::webhook::OutboundPolicy {
+        allow_private: config.outbound_allow_private,
+    }
+}
+
 fn serve(config: &Config) -> Result<(), Failure> {
     let store = open_store(config, true)?;
+    let sealer = sealer(config)?;
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", config.bind)))?;
     let mut dependencies: Vec<Arc<dyn Dependency>> = Vec::new();
@@ -222,6 +278,8 @@ fn serve(config: &Config) -> Result<(), Failure> {
         store,
         ApiConfig {
             max_body_bytes: config.max_body_bytes,
+            sealer,
+            outbound: outbound_policy(config),
         },
         dependencies,
     );

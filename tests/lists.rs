@@ -44,6 +44,14 @@ fn furnish(c: &Client) -> Furnished {
         )
         .ok(201);
     }
+    for (name, kind) in [
+        ("tickets", "jira"),
+        ("code", "github"),
+        ("tickets", "gitlab"),
+    ] {
+        c.post("/api/v1/integrations", &json!({"name": name, "kind": kind}))
+            .ok(201);
+    }
     for (name, role) in [("ci", "editor"), ("ci", "viewer")] {
         c.post("/api/v1/api-keys", &json!({"name": name, "role": role}))
             .ok(201);

@@ -44,6 +44,8 @@ pub struct Palisade {
     pub base: String,
     pub db: TestDatabase,
     pub queue_prefix: String,
+    /// `PALISADE_SECRET_KEY` in production mode (embedded mode makes its key file).
+    pub secret_key: String,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -65,6 +67,7 @@ impl Palisade {
             base: String::new(),
             db,
             queue_prefix,
+            secret_key: palisade_store::sealed::Sealer::generate_key(),
             child: Command::new("true").spawn().unwrap(),
             dir,
         };
@@ -102,7 +105,8 @@ impl Palisade {
             .env("PALISADE_QUEUE_PREFIX", &self.queue_prefix)
             .current_dir(self.dir.path());
         if self.mode == Mode::Production {
-            cmd.env("AMQP_URL", amqp_url());
+            cmd.env("AMQP_URL", amqp_url())
+                .env("PALISADE_SECRET_KEY", &self.secret_key);
         }
         cmd
     }

@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 pub enum ApiError {
     #[error("a valid API key is required: send `Authorization: Bearer <key>`")]
     Unauthorized,
+    /// An inbound webhook whose signature is missing, wrong or stale.
+    #[error("the webhook's signature is not valid: {0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("no such resource")]
@@ -56,6 +59,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
+            ApiError::BadSignature(_) => "invalid_signature",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MalformedRequest { .. } => "malformed_request",
@@ -75,6 +79,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "Unauthorized",
+            ApiError::BadSignature(_) => "Invalid signature",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound => "Not found",
             ApiError::MalformedRequest { .. } => "Malformed request",
@@ -125,7 +130,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MalformedRequest { .. } => StatusCode::BAD_REQUEST,

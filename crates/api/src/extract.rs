@@ -74,7 +74,11 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
     }
 }
 
-async fn read_limited(payload: &mut Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited<S, E>(payload: &mut S, limit: usize) -> Result<Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::MalformedRequest {

@@ -48,6 +48,7 @@ versioned!(
     palisade_domain::threat::Control,
     palisade_domain::treatment::Treatment,
     palisade_domain::evaluation::EvaluationEntry,
+    palisade_domain::integration::Integration,
 );
 
 pub fn etag(version: i64) -> String {

@@ -18,12 +18,18 @@ pub trait Dependency: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub max_body_bytes: usize,
+    /// Seals webhook secrets and ticketing tokens at rest.
+    pub sealer: palisade_store::sealed::Sealer,
+    /// What subscription URLs and ticketing base URLs may point at.
+    pub outbound: palisade_domain::webhook::OutboundPolicy,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            sealer: palisade_store::sealed::Sealer::missing(),
+            outbound: palisade_domain::webhook::OutboundPolicy::default(),
         }
     }
 }

@@ -187,6 +187,46 @@ impl IntegrationFields {
     }
 }
 
+/// One of an integration's inbound secrets; the secret itself is never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretInfo {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: crate::ids::IntegrationSecretId,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When a webhook last verified with it.
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A ticketing system registered for an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Integration {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: crate::ids::IntegrationId,
+    pub kind: IntegrationKind,
+    pub name: String,
+    /// Ticket state → treatment status.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, TreatmentStatus>))]
+    pub status_mapping: StatusMapping,
+    /// A disabled integration answers its webhooks 404.
+    pub enabled: bool,
+    /// Ticket creation settings, when the integration opens tickets.
+    pub outbound: Option<OutboundSettings>,
+    /// Whether a ticket-creation token is stored (it is never shown).
+    pub has_outbound_token: bool,
+    /// The inbound secrets in force, newest first (at most two).
+    pub secrets: Vec<SecretInfo>,
+    /// Where the ticketing system posts its webhooks.
+    pub webhook_url: String,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// At most this many inbound secrets are in force at once.
+pub const MAX_SECRETS: usize = 2;
+
 /// What a webhook says about one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketEvent {

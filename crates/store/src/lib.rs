@@ -10,6 +10,7 @@ pub mod db;
 mod error;
 pub mod evaluation_entries;
 pub mod idempotency;
+pub mod integrations;
 pub mod interactions;
 pub mod jobs;
 mod links;
@@ -21,6 +22,7 @@ pub mod reports;
 pub mod risks;
 mod schema;
 pub mod scope;
+pub mod sealed;
 pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -50,6 +50,44 @@ impl Job for RecomputeRisk {
     }
 }
 
+/// Applies a ticketing system's webhook to one treatment: the moves the
+/// state machine allows towards the mapped status, each audited with the
+/// delivery id. Idempotent: a treatment already there is left alone.
+pub struct ApplyTicketState;
+
+impl Job for ApplyTicketState {
+    const KIND: &'static str = palisade_store::integrations::APPLY_TICKET_STATE;
+    type Payload = palisade_store::integrations::TicketChange;
+
+    fn run(
+        &self,
+        conn: &mut DbConn,
+        job: &JobContext,
+        change: Self::Payload,
+    ) -> Result<serde_json::Value, JobFailure> {
+        let scope = job
+            .scope
+            .ok_or_else(|| JobFailure::Permanent("apply_ticket_state without a model".into()))?;
+        let moves = match palisade_store::integrations::apply_ticket_state(
+            conn,
+            scope.org(),
+            scope.model(),
+            &change,
+        ) {
+            Ok(moves) => moves,
+            // The treatment was deleted since: nothing to move.
+            Err(palisade_store::StoreError::NotFound) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(serde_json::json!({
+            "treatment_id": change.treatment_id,
+            "ticket_key": change.ticket_key,
+            "ticket_state": change.ticket_state,
+            "moves": moves,
+        }))
+    }
+}
+
 type Handler =
     Arc<dyn Fn(&mut DbConn, &JobContext) -> Result<serde_json::Value, JobFailure> + Send + Sync>;
 
@@ -69,6 +107,7 @@ impl Registry {
         Registry::default()
             .register(RecomputeRisk)
             .register(crate::report::GenerateReport)
+            .register(ApplyTicketState)
     }
 
     pub fn register<J: Job>(mut self, job: J) -> Self {

@@ -107,6 +107,13 @@ mod contract;
         routes::reports::list_reports,
         routes::reports::get_report,
         routes::reports::get_report_content,
+        routes::integrations::create_integration,
+        routes::integrations::list_integrations,
+        routes::integrations::get_integration,
+        routes::integrations::update_integration,
+        routes::integrations::delete_integration,
+        routes::integrations::rotate_integration_secret,
+        routes::integrations::receive_webhook,
         routes::scoring::score_owasp,
         routes::scoring::score_cvss31,
         routes::scoring::score_cvss40,
@@ -140,6 +147,7 @@ mod contract;
         (name = "analysis", description = "Step 4: threats and controls"),
         (name = "mitigation", description = "Step 5: treatments — avoid, transfer, reduce, accept"),
         (name = "evaluation", description = "Step 6: evaluation entries, versions and their diff, reports"),
+        (name = "integrations", description = "Ticketing systems that move treatments by webhook, and Palisade's own webhooks"),
         (name = "scoring", description = "Stateless risk calculators: the same maths as the register"),
     )
 )]

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod controls;
 pub mod environment;
 pub mod evaluation_entries;
+pub mod integrations;
 pub mod interactions;
 pub mod models;
 pub mod ops;
@@ -61,4 +62,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     evaluation_entries::configure(cfg);
     versions::configure(cfg);
     reports::configure(cfg);
+    integrations::configure(cfg);
 }
