@@ -895,3 +895,58 @@ both_backends!(
         assert_eq!(kept.node_count, MAX_NODES);
     }
 );
+
+both_backends!(
+    webhook_delivery_ids_are_kept_two_days_then_forgotten,
+    |store| {
+        use palisade_domain::integration::{IntegrationFields, IntegrationKind};
+        use palisade_store::integrations::{self, Received};
+        use palisade_store::sealed::Sealer;
+        let a = actor(&store, "acme");
+        let sealer = Sealer::from_base64(&Sealer::generate_key()).unwrap();
+        let mut conn = store.conn().unwrap();
+        let fields = IntegrationFields {
+            kind: IntegrationKind::Github,
+            name: "gh".into(),
+            status_mapping: IntegrationKind::Github.default_mapping(),
+            enabled: true,
+            outbound: None,
+        };
+        let i = integrations::create(
+            &mut conn,
+            &sealer,
+            &a,
+            &fields,
+            "a-secret-of-twenty-chars",
+            None,
+        )
+        .unwrap();
+        let receive = |conn: &mut palisade_store::DbConn| {
+            integrations::receive(conn, a.org_id, i.id, "delivery-1", Vec::new()).unwrap()
+        };
+        assert_eq!(receive(&mut conn), Received::Ignored);
+        assert_eq!(receive(&mut conn), Received::Duplicate);
+        // The secret opens only with the key it was sealed with.
+        let r = integrations::receiver(&mut conn, &sealer, i.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.secrets[0].1, "a-secret-of-twenty-chars");
+        let other = Sealer::from_base64(&Sealer::generate_key()).unwrap();
+        assert!(integrations::receiver(&mut conn, &other, i.id).is_err());
+        let now = chrono::Utc::now().naive_utc();
+        assert_eq!(
+            integrations::purge_deliveries(&mut conn, now + chrono::Duration::hours(47)).unwrap(),
+            0
+        );
+        assert_eq!(
+            receive(&mut conn),
+            Received::Duplicate,
+            "still known after a day"
+        );
+        assert_eq!(
+            integrations::purge_deliveries(&mut conn, now + chrono::Duration::hours(49)).unwrap(),
+            1
+        );
+        assert_eq!(receive(&mut conn), Received::Ignored);
+    }
+);

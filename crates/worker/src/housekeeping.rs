@@ -1,5 +1,6 @@
 //! Periodic clean-up beside the job transport: idempotency keys past their
-//! 24 hours and outbox rows published more than a day ago. The clock is a
+//! 24 hours, outbox rows published more than a day ago, and inbound webhook
+//! delivery ids past their 48 hours. The clock is a
 //! parameter so tests can move time on.
 
 use std::future::Future;
@@ -16,6 +17,8 @@ pub const INTERVAL: Duration = Duration::from_secs(600);
 pub struct Purged {
     pub idempotency_keys: usize,
     pub outbox_rows: usize,
+    /// Inbound webhook delivery ids past their 48 hours.
+    pub webhook_deliveries: usize,
 }
 
 /// One round at `now`.
@@ -24,6 +27,7 @@ pub fn purge(store: &Store, now: NaiveDateTime) -> Result<Purged, palisade_store
     Ok(Purged {
         idempotency_keys: idempotency::purge_expired(&mut conn, now)?,
         outbox_rows: jobs::purge_published(&mut conn, now)?,
+        webhook_deliveries: palisade_store::integrations::purge_deliveries(&mut conn, now)?,
     })
 }
 
@@ -42,6 +46,7 @@ pub async fn run(
                 tracing::info!(
                     idempotency_keys = purged.idempotency_keys,
                     outbox_rows = purged.outbox_rows,
+                    webhook_deliveries = purged.webhook_deliveries,
                     "housekeeping"
                 );
             }
