@@ -146,7 +146,26 @@ fn every_enum_schema_lists_the_wire_values() {
         d::evaluation::EntryKind => "EntryKind",
         d::report::ReportFormat => "ReportFormat",
         d::report::ReportStatus => "ReportStatus",
+        d::integration::IntegrationKind => "IntegrationKind",
     ];
+    expected.push((
+        "ReceiptStatus",
+        ["accepted", "duplicate", "ignored"]
+            .iter()
+            .map(|v| Value::from(*v))
+            .collect(),
+    ));
+    // The receipt's wire values are the ones the handler sends.
+    use palisade_api::routes::integrations::ReceiptStatus;
+    assert_eq!(
+        serde_json::to_value([
+            ReceiptStatus::Accepted,
+            ReceiptStatus::Duplicate,
+            ReceiptStatus::Ignored
+        ])
+        .unwrap(),
+        serde_json::json!(["accepted", "duplicate", "ignored"])
+    );
     let filter: Vec<Value> = [
         "public",
         "internal",

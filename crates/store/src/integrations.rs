@@ -349,11 +349,6 @@ pub fn delete(
         let before = get(conn, actor.org_id, id)?;
         crate::models::check_version(before.version, expected)?;
         diesel::delete(
-            crate::schema::ticket_requests::table
-                .filter(crate::schema::ticket_requests::integration_id.eq(id.to_string())),
-        )
-        .execute(conn)?;
-        diesel::delete(
             inbound_deliveries::table.filter(inbound_deliveries::integration_id.eq(id.to_string())),
         )
         .execute(conn)?;

@@ -1,8 +1,3 @@
-DROP TABLE webhook_attempts;
-DROP TABLE webhook_deliveries;
-DROP TABLE domain_events;
-DROP TABLE webhook_subscriptions;
-DROP TABLE ticket_requests;
 DROP INDEX treatments_ticket;
 DROP TABLE inbound_deliveries;
 DROP TABLE integration_secrets;
