@@ -365,8 +365,16 @@ both_modes!(gaps_are_derived_and_close_as_records_are_fixed, |app| {
             assert!(Instant::now() < deadline);
             std::thread::sleep(Duration::from_millis(100));
         }
-        let log = std::fs::read_to_string(app.path().join("worker.log")).unwrap();
-        assert!(log.contains("request_id=\"trace-risk-7\""), "{log}");
+        // The worker logs the job after committing it: wait for the line.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = std::fs::read_to_string(app.path().join("worker.log")).unwrap();
+            if log.contains("request_id=\"trace-risk-7\"") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 });
 
