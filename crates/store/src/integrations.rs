@@ -14,7 +14,7 @@ use palisade_domain::treatment::TreatmentStatus;
 use crate::db::{write_tx, DbConn};
 use crate::schema::{inbound_deliveries, integration_secrets, integrations, models, treatments};
 use crate::sealed::Sealer;
-use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
 /// Delivery ids are kept at least this long (the spec asks for 24 hours).
 pub const DEDUP_HOURS: i64 = 48;
@@ -147,9 +147,31 @@ fn add_secret(
     Ok(())
 }
 
-/// The audit view of an integration: its settings, never a secret.
-fn audited(i: &Integration) -> Result<serde_json::Value, StoreError> {
-    Ok(serde_json::to_value(i)?)
+/// The audit record of a change to an integration: its settings before
+/// and after, never a secret (the record type holds none).
+fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: AuditAction,
+    entity_type: &'static str,
+    before: Option<&Integration>,
+    after: Option<&Integration>,
+) -> Result<(), StoreError> {
+    let Some(id) = after.or(before).map(|i| i.id) else {
+        return Ok(());
+    };
+    audit::record(
+        conn,
+        actor,
+        audit::Change {
+            model_id: None,
+            action,
+            entity_type,
+            entity_id: id.to_string(),
+            before: before.map(serde_json::to_value).transpose()?,
+            after: after.map(serde_json::to_value).transpose()?,
+        },
+    )
 }
 
 /// Creates an integration with its first inbound secret and, for ticket
@@ -190,17 +212,13 @@ pub fn create(
             .execute(conn)?;
         add_secret(conn, sealer, &id, secret)?;
         let created = get(conn, actor.org_id, parse_id(&id)?)?;
-        audit::record(
+        record(
             conn,
             actor,
-            audit::Change {
-                model_id: None,
-                action: AuditAction::Create,
-                entity_type: "integration",
-                entity_id: id.clone(),
-                before: None,
-                after: Some(audited(&created)?),
-            },
+            AuditAction::Create,
+            "integration",
+            None,
+            Some(&created),
         )?;
         Ok(created)
     })
@@ -288,17 +306,13 @@ pub fn update(
             ));
         }
         let after = get(conn, actor.org_id, id)?;
-        audit::record(
+        record(
             conn,
             actor,
-            audit::Change {
-                model_id: None,
-                action: AuditAction::Update,
-                entity_type: "integration",
-                entity_id: id.to_string(),
-                before: Some(audited(&before)?),
-                after: Some(audited(&after)?),
-            },
+            AuditAction::Update,
+            "integration",
+            Some(&before),
+            Some(&after),
         )?;
         Ok(after)
     })
@@ -323,17 +337,13 @@ pub fn rotate_secret(
             ))
             .execute(conn)?;
         let after = get(conn, actor.org_id, id)?;
-        audit::record(
+        record(
             conn,
             actor,
-            audit::Change {
-                model_id: None,
-                action: AuditAction::Update,
-                entity_type: "integration_secret",
-                entity_id: id.to_string(),
-                before: Some(audited(&before)?),
-                after: Some(audited(&after)?),
-            },
+            AuditAction::Update,
+            "integration_secret",
+            Some(&before),
+            Some(&after),
         )?;
         Ok(after)
     })
@@ -359,17 +369,13 @@ pub fn delete(
         .execute(conn)?;
         diesel::delete(integrations::table.filter(integrations::id.eq(id.to_string())))
             .execute(conn)?;
-        audit::record(
+        record(
             conn,
             actor,
-            audit::Change {
-                model_id: None,
-                action: AuditAction::Delete,
-                entity_type: "integration",
-                entity_id: id.to_string(),
-                before: Some(audited(&before)?),
-                after: None,
-            },
+            AuditAction::Delete,
+            "integration",
+            Some(&before),
+            None,
         )
     })
 }
@@ -501,12 +507,18 @@ pub fn receive(
     changes: Vec<(ModelId, TicketChange)>,
 ) -> Result<Received, StoreError> {
     write_tx(conn, |conn| {
-        let seen: i64 = inbound_deliveries::table
-            .filter(inbound_deliveries::integration_id.eq(integration.to_string()))
-            .filter(inbound_deliveries::delivery_id.eq(delivery_id))
-            .count()
-            .get_result(conn)?;
-        if seen > 0 {
+        // The key decides: a second copy, even one arriving at the same
+        // moment, inserts nothing and is the duplicate.
+        let recorded = per_backend!(conn, |c| diesel::insert_into(inbound_deliveries::table)
+            .values((
+                inbound_deliveries::integration_id.eq(integration.to_string()),
+                inbound_deliveries::delivery_id.eq(delivery_id),
+                inbound_deliveries::job_id.eq(""),
+                inbound_deliveries::received_at.eq(time::now()),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if recorded == 0 {
             return Ok(Received::Duplicate);
         }
         let actor = Actor::system(org);
@@ -517,33 +529,17 @@ pub fn receive(
                 crate::jobs::create(conn, &actor, *model, APPLY_TICKET_STATE, Some(&payload))?.id,
             );
         }
-        let inserted = diesel::insert_into(inbound_deliveries::table)
-            .values((
-                inbound_deliveries::integration_id.eq(integration.to_string()),
-                inbound_deliveries::delivery_id.eq(delivery_id),
-                inbound_deliveries::job_id
-                    .eq(jobs.first().map(|j| j.to_string()).unwrap_or_default()),
-                inbound_deliveries::received_at.eq(time::now()),
-            ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => {}
-            // Two copies at once: the other one recorded it first.
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => return Err(StoreError::Conflict("duplicate delivery".into())),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(if jobs.is_empty() {
-            Received::Ignored
-        } else {
-            Received::Queued(jobs)
-        })
-    })
-    .or_else(|e| match e {
-        StoreError::Conflict(m) if m == "duplicate delivery" => Ok(Received::Duplicate),
-        other => Err(other),
+        let Some(first) = jobs.first() else {
+            return Ok(Received::Ignored);
+        };
+        diesel::update(
+            inbound_deliveries::table
+                .filter(inbound_deliveries::integration_id.eq(integration.to_string()))
+                .filter(inbound_deliveries::delivery_id.eq(delivery_id)),
+        )
+        .set(inbound_deliveries::job_id.eq(first.to_string()))
+        .execute(conn)?;
+        Ok(Received::Queued(jobs))
     })
 }
 
