@@ -27,6 +27,11 @@ pub struct Config {
     /// Lets webhooks and ticketing calls reach http:// and private or
     /// loopback addresses (development and tests only).
     pub outbound_allow_private: bool,
+    /// The wait before a failed webhook delivery's first retry; later ones
+    /// grow from it (5 s → 8 h with the default).
+    pub webhook_backoff_ms: u64,
+    /// Attempts at one delivery before the subscription is turned off.
+    pub webhook_max_attempts: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +119,8 @@ impl Config {
             }
         };
         Ok(Config {
+            webhook_backoff_ms: number(&get, "PALISADE_WEBHOOK_BACKOFF_MS", 5000, 10, 3_600_000)?,
+            webhook_max_attempts: number(&get, "PALISADE_WEBHOOK_MAX_ATTEMPTS", 10, 1, 50)?,
             secret_key,
             outbound_allow_private,
             bind,
@@ -211,6 +218,8 @@ mod tests {
             ("PALISADE_MAX_BODY", "lots"),
             ("PALISADE_WORKER_PREFETCH", "0"),
             ("PALISADE_OUTBOUND_ALLOW_PRIVATE", "sometimes"),
+            ("PALISADE_WEBHOOK_MAX_ATTEMPTS", "0"),
+            ("PALISADE_WEBHOOK_BACKOFF_MS", "soon"),
         ] {
             let err = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var);

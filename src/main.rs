@@ -264,6 +264,21 @@ fn outbound_policy(config: &Config) -> palisade_domain::webhook::OutboundPolicy 
     }
 }
 
+/// How the worker delivers webhooks, from the configuration.
+fn delivery_settings(
+    config: &Config,
+    sealer: palisade_store::sealed::Sealer,
+) -> Arc<palisade_worker::webhooks::Settings> {
+    Arc::new(palisade_worker::webhooks::Settings {
+        sealer,
+        policy: outbound_policy(config),
+        retry: palisade_store::webhooks::RetryPolicy {
+            base: std::time::Duration::from_millis(config.webhook_backoff_ms),
+            max_attempts: config.webhook_max_attempts,
+        },
+    })
+}
+
 fn serve(config: &Config) -> Result<(), Failure> {
     let store = open_store(config, true)?;
     let sealer = sealer(config)?;
@@ -273,7 +288,7 @@ fn serve(config: &Config) -> Result<(), Failure> {
     if let Some(url) = &config.amqp_url {
         dependencies.push(Arc::new(Broker { url: url.clone() }));
     }
-    start_job_transport(config, &store)?;
+    start_job_transport(config, &store, delivery_settings(config, sealer.clone()))?;
     let state = AppState::new(
         store,
         ApiConfig {
@@ -301,7 +316,11 @@ fn serve(config: &Config) -> Result<(), Failure> {
 
 /// Jobs leave the outbox in a thread of their own: relayed to RabbitMQ when
 /// `AMQP_URL` is set, else run right here (embedded mode).
-fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
+fn start_job_transport(
+    config: &Config,
+    store: &Store,
+    deliveries: Arc<palisade_worker::webhooks::Settings>,
+) -> Result<(), Failure> {
     let store = store.clone();
     let relay = config
         .amqp_url
@@ -335,7 +354,8 @@ fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
                         housekeeping
                     );
                 }),
-                // Embedded: this process is the worker, so it sweeps expiries too.
+                // Embedded: this process is the worker, so it sweeps
+                // expiries and dispatches webhook deliveries too.
                 None => runtime.block_on(async {
                     let expiry = palisade_worker::expiry::run(
                         store.clone(),
@@ -343,14 +363,20 @@ fn start_job_transport(config: &Config, store: &Store) -> Result<(), Failure> {
                         palisade_worker::expiry::INTERVAL,
                         std::future::pending(),
                     );
+                    let dispatch = palisade_worker::webhooks::dispatch(
+                        store.clone(),
+                        palisade_worker::webhooks::TICK,
+                        std::future::pending(),
+                    );
                     tokio::join!(
                         palisade_worker::outbox::run_in_process(
                             store,
-                            palisade_worker::Registry::standard(),
+                            palisade_worker::Registry::standard_with(deliveries),
                             std::future::pending(),
                         ),
                         housekeeping,
-                        expiry
+                        expiry,
+                        dispatch
                     );
                 }),
             }
@@ -374,6 +400,7 @@ fn worker(config: &Config) -> Result<(), Failure> {
         prefetch: config.worker_prefetch,
     };
     let store = open_store(config, true)?;
+    let deliveries = delivery_settings(config, sealer(config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -386,14 +413,20 @@ fn worker(config: &Config) -> Result<(), Failure> {
                 palisade_worker::expiry::INTERVAL,
                 std::future::pending(),
             ));
+            let dispatch = tokio::spawn(palisade_worker::webhooks::dispatch(
+                store.clone(),
+                palisade_worker::webhooks::TICK,
+                std::future::pending(),
+            ));
             let consumed = palisade_worker::run(
                 &worker_config,
                 &store,
-                &palisade_worker::Registry::standard(),
+                &palisade_worker::Registry::standard_with(deliveries),
                 shutdown_signal(),
             )
             .await;
             expiry.abort();
+            dispatch.abort();
             consumed
         })
         .map_err(|e| Failure::Other(e.to_string()))

@@ -109,6 +109,13 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
             &json!({"kind": "github", "name": "GitHub"}),
         )
         .ok(201);
+    // Off, so that nothing is ever sent to the (public) address.
+    let subscription = c
+        .post(
+            "/api/v1/webhook-subscriptions",
+            &json!({"url": "https://93.184.216.34/hook", "events": ["model.updated"], "enabled": false}),
+        )
+        .ok(201);
     let key = c.get("/api/v1/me").ok(200)["key"]["id"]
         .as_str()
         .unwrap()
@@ -132,6 +139,7 @@ fn furnish(c: &Client) -> HashMap<&'static str, String> {
         ("job_id", job["job_id"].as_str().unwrap().to_string()),
         ("key_id", key),
         ("integration_id", id(&integration)),
+        ("subscription_id", id(&subscription)),
     ])
 }
 
@@ -164,6 +172,7 @@ fn snapshot(c: &Client, ids: &HashMap<&str, String>) -> Vec<Value> {
     )));
     seen.push(Value::Array(c.all("/api/v1/api-keys", 500)));
     seen.push(Value::Array(c.all("/api/v1/integrations", 500)));
+    seen.push(Value::Array(c.all("/api/v1/webhook-subscriptions", 500)));
     seen
 }
 
@@ -189,6 +198,7 @@ fn body_for(operation: &str, ids: &HashMap<&str, String>) -> Option<Value> {
         "createReport" => json!({"formats": ["json"]}),
         "updateIntegration" => json!({"name": "mine"}),
         "rotateIntegrationSecret" => json!({}),
+        "updateWebhookSubscription" => json!({"description": "mine"}),
         "createThreatActor" => {
             json!({"name": "x", "origin": "internal", "category": "employee", "intent": "accidental"})
         }

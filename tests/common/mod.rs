@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 pub mod contract;
+pub mod receiver;
 
 use palisade_store::testing::TestDatabase;
 use palisade_store::Backend;
@@ -46,6 +47,8 @@ pub struct Palisade {
     pub queue_prefix: String,
     /// `PALISADE_SECRET_KEY` in production mode (embedded mode makes its key file).
     pub secret_key: String,
+    /// Given to every command of this instance (serve, worker, keys).
+    extra_env: Vec<(String, String)>,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -68,6 +71,10 @@ impl Palisade {
             db,
             queue_prefix,
             secret_key: palisade_store::sealed::Sealer::generate_key(),
+            extra_env: extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: Command::new("true").spawn().unwrap(),
             dir,
         };
@@ -107,6 +114,9 @@ impl Palisade {
         if self.mode == Mode::Production {
             cmd.env("AMQP_URL", amqp_url())
                 .env("PALISADE_SECRET_KEY", &self.secret_key);
+        }
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
         }
         cmd
     }
@@ -168,13 +178,21 @@ impl Palisade {
 
     /// A `palisade worker` on this instance's database and queues.
     pub fn worker(&self) -> Child {
+        self.worker_with(&[])
+    }
+
+    /// A worker with settings of its own on top of the instance's.
+    pub fn worker_with(&self, env: &[(&str, &str)]) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("worker.log"))
             .unwrap();
-        self.command(&["worker"])
-            .stdout(log.try_clone().unwrap())
+        let mut cmd = self.command(&["worker"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap()

@@ -49,6 +49,7 @@ versioned!(
     palisade_domain::treatment::Treatment,
     palisade_domain::evaluation::EvaluationEntry,
     palisade_domain::integration::Integration,
+    palisade_domain::webhook::Subscription,
 );
 
 pub fn etag(version: i64) -> String {

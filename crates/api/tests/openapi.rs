@@ -147,6 +147,8 @@ fn every_enum_schema_lists_the_wire_values() {
         d::report::ReportFormat => "ReportFormat",
         d::report::ReportStatus => "ReportStatus",
         d::integration::IntegrationKind => "IntegrationKind",
+        d::webhook::EventType => "EventType",
+        d::webhook::DeliveryStatus => "DeliveryStatus",
     ];
     expected.push((
         "ReceiptStatus",

@@ -178,6 +178,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 
 /// A subscription's writable fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SubscriptionFields {
     pub url: String,
     pub events: Vec<EventType>,
@@ -210,6 +211,65 @@ impl SubscriptionFields {
         e.check_optional_text("description", self.description.as_deref());
         e.finish()
     }
+}
+
+/// A webhook subscription: where the organisation's events go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Subscription {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: crate::ids::SubscriptionId,
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub description: Option<String>,
+    /// Off by hand, or by Palisade after a 410 or persistent failure
+    /// (`disabled_reason` says which); turning it on again resumes the
+    /// deliveries that wait.
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+string_enum!(
+    /// Where a delivery stands.
+    DeliveryStatus {
+        Pending => "pending",
+        Delivered => "delivered",
+        Failed => "failed",
+    }
+);
+
+/// One try at delivering an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attempt {
+    /// 1 for the first try.
+    pub attempt: i32,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The receiver's status, when it answered.
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    /// Why it failed (no answer, a refused address, a status other than 2xx).
+    pub error: Option<String>,
+    /// The start of the receiver's answer (at most 1 024 bytes).
+    pub response_excerpt: Option<String>,
+}
+
+/// An event on its way to one subscription, with every attempt so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delivery {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: crate::ids::DeliveryId,
+    /// The `webhook-id` header: the event's id, the same on every retry.
+    pub webhook_id: String,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub attempts: Vec<Attempt>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Deliveries of an event are tried at most this many times by default.

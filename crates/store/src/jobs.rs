@@ -116,11 +116,23 @@ pub fn create(
     kind: &str,
     payload: Option<&serde_json::Value>,
 ) -> Result<Job, StoreError> {
+    create_in(conn, actor, Some(model_id), kind, payload)
+}
+
+/// A new job that may belong to no model (a webhook delivery of an
+/// organisation-wide event): without one, the worker keys it by its own id.
+pub fn create_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model_id: Option<ModelId>,
+    kind: &str,
+    payload: Option<&serde_json::Value>,
+) -> Result<Job, StoreError> {
     let now = time::now();
     let row = JobRow {
         id: JobId::generate().to_string(),
         org_id: Some(actor.org_id.to_string()),
-        model_id: Some(model_id.to_string()),
+        model_id: model_id.map(|m| m.to_string()),
         kind: kind.to_string(),
         status: JobStatus::Queued.as_str().into(),
         attempts: 0,
@@ -274,17 +286,19 @@ pub fn execute(
             return Ok(Start::Done);
         }
         if row.attempts >= runner.max_attempts(&row.kind) {
+            let error = format!(
+                "gave up after {} attempts; the last did not finish ({})",
+                row.attempts,
+                row.error.as_deref().unwrap_or("no error recorded")
+            );
             diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
                 .set((
                     jobs::status.eq(JobStatus::Failed.as_str()),
-                    jobs::error.eq(format!(
-                        "gave up after {} attempts; the last did not finish ({})",
-                        row.attempts,
-                        row.error.as_deref().unwrap_or("no error recorded")
-                    )),
+                    jobs::error.eq(&error),
                     jobs::updated_at.eq(time::now()),
                 ))
                 .execute(conn)?;
+            failed_event(conn, &row, &error)?;
             return Ok(Start::Exhausted(row.attempts));
         }
         diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
@@ -346,15 +360,21 @@ pub fn execute(
         }
         Err(e) => (JobStatus::Failed, None, Some(e.to_string()), false),
     };
-    diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
-        .set((
-            jobs::status.eq(status.as_str()),
-            jobs::result.eq(result),
-            jobs::error.eq(error),
-            jobs::updated_at.eq(time::now()),
-        ))
-        .execute(conn)
-        .map_err(|e| (JobFailure::Transient(e.to_string()), true))?;
+    write_tx(conn, |conn| {
+        diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+            .set((
+                jobs::status.eq(status.as_str()),
+                jobs::result.eq(result),
+                jobs::error.eq(&error),
+                jobs::updated_at.eq(time::now()),
+            ))
+            .execute(conn)?;
+        if status == JobStatus::Failed {
+            failed_event(conn, &row, error.as_deref().unwrap_or(""))?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .map_err(|e| (JobFailure::from(e), true))?;
     match outcome {
         Ok(_) => Ok(()),
         Err(e) => Err((e, retry)),
@@ -363,13 +383,50 @@ pub fn execute(
 
 /// Parks a job as failed (it went to the dead-letter queue).
 pub fn mark_failed(conn: &mut DbConn, job_id: &str, error: &str) -> Result<(), StoreError> {
-    diesel::update(jobs::table.filter(jobs::id.eq(job_id)))
+    write_tx(conn, |conn| {
+        let row: Option<JobRow> = jobs::table
+            .filter(jobs::id.eq(job_id))
+            .select(JobRow::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(row) = row else { return Ok(()) };
+        let n = diesel::update(
+            jobs::table
+                .filter(jobs::id.eq(job_id))
+                .filter(jobs::status.ne(JobStatus::Failed.as_str())),
+        )
         .set((
             jobs::status.eq(JobStatus::Failed.as_str()),
             jobs::error.eq(error),
             jobs::updated_at.eq(time::now()),
         ))
         .execute(conn)?;
+        if n == 1 {
+            failed_event(conn, &row, error)?;
+        }
+        Ok(())
+    })
+}
+
+/// The `job.failed` event of a job parked for good, in its transaction.
+fn failed_event(conn: &mut DbConn, row: &JobRow, error: &str) -> Result<(), StoreError> {
+    let Some(org) = row.org_id.as_deref() else {
+        return Ok(());
+    };
+    let model = row.model_id.as_deref().map(parse_id).transpose()?;
+    crate::webhooks::record_event(
+        conn,
+        parse_id(org)?,
+        model,
+        palisade_domain::webhook::EventType::JobFailed,
+        serde_json::json!({
+            "job_id": row.id,
+            "kind": row.kind,
+            "attempts": row.attempts + 1,
+            "error": error,
+        }),
+        None,
+    )?;
     Ok(())
 }
 

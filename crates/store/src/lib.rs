@@ -33,6 +33,7 @@ pub mod treatments;
 pub mod trust_zones;
 mod versioned;
 pub mod versions;
+pub mod webhooks;
 
 pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;

@@ -206,6 +206,14 @@ pub fn update(
                 after: Some(serde_json::to_value(&updated)?),
             },
         )?;
+        crate::webhooks::record_event(
+            conn,
+            actor.org_id,
+            Some(id),
+            palisade_domain::webhook::EventType::ModelUpdated,
+            serde_json::json!({ "model": updated }),
+            None,
+        )?;
         Ok(updated)
     })
 }

@@ -138,6 +138,8 @@ macro_rules! list_page {
             None
         };
         let mut query = $filtered().select(<$row>::as_select());
+        // Unused by a list with no sort keys.
+        #[allow(unused_variables)]
         let descending = page.sort.is_some_and(|s| s.descending);
         match page.sort.map(|s| s.key) {
             None => {

@@ -340,6 +340,29 @@ pub fn complete(
                 reports::updated_at.eq(time::now()),
             ))
             .execute(c)?;
+        let (model, org, version): (String, String, Option<String>) = reports::table
+            .inner_join(crate::schema::models::table)
+            .filter(reports::id.eq(id.to_string()))
+            .select((
+                reports::model_id,
+                crate::schema::models::org_id,
+                reports::version_id,
+            ))
+            .first(c)?;
+        let formats: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
+        crate::webhooks::record_event(
+            c,
+            crate::parse_id(&org)?,
+            Some(crate::parse_id(&model)?),
+            palisade_domain::webhook::EventType::ReportReady,
+            serde_json::json!({
+                "report_id": id,
+                "version_id": version,
+                "formats": formats,
+                "url": format!("/api/v1/models/{model}/reports/{id}"),
+            }),
+            None,
+        )?;
         Ok(true)
     })
 }

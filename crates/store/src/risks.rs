@@ -745,6 +745,36 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
         if updated == 0 {
             return Ok(false);
         }
+        // What the rows said before, for `risk.changed`, when it is wanted.
+        let before: HashMap<String, String> = if crate::webhooks::wanted(
+            conn,
+            computation.org_id,
+            palisade_domain::webhook::EventType::RiskChanged,
+        )? {
+            let base = || {
+                risk_rows::table
+                    .filter(risk_rows::model_id.eq(&m))
+                    .select((risk_rows::threat_id, risk_rows::residual_severity))
+                    .into_boxed()
+            };
+            match &computation.reach {
+                Reach::Full => base().load::<(String, String)>(conn)?.into_iter().collect(),
+                Reach::Threats(ids) => {
+                    let mut seen = HashMap::new();
+                    for chunk in ids.chunks(500) {
+                        seen.extend(base().filter(risk_rows::threat_id.eq_any(chunk)).load::<(
+                            String,
+                            String,
+                        )>(
+                            conn
+                        )?);
+                    }
+                    seen
+                }
+            }
+        } else {
+            HashMap::new()
+        };
         match &computation.reach {
             Reach::Full => {
                 diesel::delete(risk_rows::table.filter(risk_rows::model_id.eq(&m)))
@@ -773,6 +803,27 @@ pub fn store(conn: &mut DbConn, computation: &Computation) -> Result<bool, Store
                 .filter(risk_dirty::revision.le(computation.revision)),
         )
         .execute(conn)?;
+        for row in &rows {
+            match before.get(&row.threat_id) {
+                Some(was) if *was != row.residual_severity => {
+                    crate::webhooks::record_event(
+                        conn,
+                        computation.org_id,
+                        Some(computation.model_id),
+                        palisade_domain::webhook::EventType::RiskChanged,
+                        serde_json::json!({
+                            "threat_id": row.threat_id,
+                            "title": row.title,
+                            "from": was,
+                            "to": row.residual_severity,
+                            "residual_score": row.residual_score,
+                        }),
+                        None,
+                    )?;
+                }
+                _ => {}
+            }
+        }
         Ok(true)
     })?;
     // A whole register rewritten leaves PostgreSQL's statistics stale until

@@ -190,19 +190,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        org_id -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    domain_events (id) {
+        id -> Text,
+        org_id -> Text,
+        model_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        lane -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        job_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (delivery_id, attempt) {
+        delivery_id -> Text,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(models -> organizations (org_id));
 diesel::joinable!(assets -> models (model_id));
 diesel::joinable!(trust_zones -> models (model_id));
 diesel::joinable!(attack_tree_nodes -> attack_trees (tree_id));
 diesel::joinable!(treatments -> models (model_id));
+diesel::joinable!(reports -> models (model_id));
 diesel::joinable!(integration_secrets -> integrations (integration_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     integrations,
     integration_secrets,
     inbound_deliveries,
+    webhook_subscriptions,
+    domain_events,
+    webhook_deliveries,
+    webhook_attempts,
     api_keys,
     models,
     trust_zones,

@@ -311,7 +311,16 @@ impl Stored for Treatment {
         diesel::insert_into(treatments::table)
             .values(TreatmentRow::new(new))
             .execute(c)?;
-        write_links(c, new)
+        write_links(c, new)?;
+        crate::webhooks::record_event(
+            c,
+            a.org_id,
+            Some(new.model_id),
+            palisade_domain::webhook::EventType::TreatmentCreated,
+            serde_json::json!({ "treatment": new }),
+            None,
+        )?;
+        Ok(())
     }
 
     fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
@@ -532,10 +541,26 @@ fn record_move(
         Some(before),
         Some(after),
     )?;
-    if let (Some(note), Some(serde_json::Value::Object(o))) = (note, change.after.as_mut()) {
+    if let (Some(note), Some(serde_json::Value::Object(o))) = (note.clone(), change.after.as_mut())
+    {
         o.insert("transition_note".into(), note.into());
     }
-    crate::audit::record(conn, actor, change)
+    crate::audit::record(conn, actor, change)?;
+    crate::webhooks::record_event(
+        conn,
+        actor.org_id,
+        Some(after.model_id),
+        palisade_domain::webhook::EventType::TreatmentStatusChanged,
+        serde_json::json!({
+            "treatment_id": after.id,
+            "threat_id": after.fields.threat_id,
+            "from": before.status,
+            "to": after.status,
+            "note": note,
+        }),
+        None,
+    )?;
+    Ok(())
 }
 
 /// Reopens every acceptance whose expiry day is before `today`: the

@@ -19,6 +19,8 @@ pub struct Purged {
     pub outbox_rows: usize,
     /// Inbound webhook delivery ids past their 48 hours.
     pub webhook_deliveries: usize,
+    /// Outbound deliveries finished more than 30 days ago.
+    pub webhook_history: usize,
 }
 
 /// One round at `now`.
@@ -28,6 +30,7 @@ pub fn purge(store: &Store, now: NaiveDateTime) -> Result<Purged, palisade_store
         idempotency_keys: idempotency::purge_expired(&mut conn, now)?,
         outbox_rows: jobs::purge_published(&mut conn, now)?,
         webhook_deliveries: palisade_store::integrations::purge_deliveries(&mut conn, now)?,
+        webhook_history: palisade_store::webhooks::purge(&mut conn, now)?,
     })
 }
 
@@ -47,6 +50,7 @@ pub async fn run(
                     idempotency_keys = purged.idempotency_keys,
                     outbox_rows = purged.outbox_rows,
                     webhook_deliveries = purged.webhook_deliveries,
+                    webhook_history = purged.webhook_history,
                     "housekeeping"
                 );
             }

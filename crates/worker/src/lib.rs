@@ -158,9 +158,11 @@ pub async fn ping(url: &str) -> Result<(), String> {
 
 pub mod expiry;
 pub mod housekeeping;
+pub mod outbound;
 pub mod outbox;
 pub mod registry;
 pub mod report;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

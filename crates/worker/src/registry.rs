@@ -99,6 +99,11 @@ pub struct Registry {
 impl Registry {
     /// Every kind Palisade queues.
     pub fn standard() -> Self {
+        Self::standard_with(std::sync::Arc::default())
+    }
+
+    /// Every kind, with webhook deliveries made as `settings` say.
+    pub fn standard_with(settings: std::sync::Arc<crate::webhooks::Settings>) -> Self {
         debug_assert_eq!(RecomputeRisk::KIND, JobKind::RecomputeRisk.as_str());
         debug_assert_eq!(
             crate::report::GenerateReport::KIND,
@@ -108,6 +113,7 @@ impl Registry {
             .register(RecomputeRisk)
             .register(crate::report::GenerateReport)
             .register(ApplyTicketState)
+            .register(crate::webhooks::DeliverWebhook(settings))
     }
 
     pub fn register<J: Job>(mut self, job: J) -> Self {

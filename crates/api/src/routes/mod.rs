@@ -28,6 +28,7 @@ pub mod threats;
 pub mod treatments;
 pub mod trust_zones;
 pub mod versions;
+pub mod webhooks;
 
 /// A path id; one that is not a UUID cannot exist, so it is a 404.
 pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
@@ -63,4 +64,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     versions::configure(cfg);
     reports::configure(cfg);
     integrations::configure(cfg);
+    webhooks::configure(cfg);
 }
