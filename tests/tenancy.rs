@@ -199,6 +199,7 @@ fn body_for(operation: &str, ids: &HashMap<&str, String>) -> Option<Value> {
         "updateIntegration" => json!({"name": "mine"}),
         "rotateIntegrationSecret" => json!({}),
         "updateWebhookSubscription" => json!({"description": "mine"}),
+        "openTicket" => json!({"integration_id": ids["integration_id"]}),
         "createThreatActor" => {
             json!({"name": "x", "origin": "internal", "category": "employee", "intent": "accidental"})
         }

@@ -55,21 +55,30 @@ impl Reply {
     }
 }
 
+/// Answers a request with a status and a body, in place of the script
+/// (a fake ticketing system that keeps what it is sent).
+pub type Handler = Box<dyn FnMut(&Received) -> (u16, String) + Send>;
+
 #[derive(Clone)]
 pub struct Receiver {
     pub url: String,
+    /// `http://127.0.0.1:port`, for servers addressed by their base.
+    pub base: String,
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
+    handler: Arc<Mutex<Option<Handler>>>,
 }
 
 impl Receiver {
     pub fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let receiver = Receiver {
-            url,
+            url: format!("{base}/hook"),
+            base,
             received: Arc::default(),
             script: Arc::default(),
+            handler: Arc::default(),
         };
         let r = receiver.clone();
         std::thread::spawn(move || {
@@ -80,6 +89,11 @@ impl Receiver {
             }
         });
         receiver
+    }
+
+    /// Answers every request with `handler` from now on.
+    pub fn handle(&self, handler: impl FnMut(&Received) -> (u16, String) + Send + 'static) {
+        *self.handler.lock().unwrap() = Some(Box::new(handler));
     }
 
     /// Replies to give, in order, before the default 200.
@@ -140,24 +154,36 @@ impl Receiver {
             if reader.read_exact(&mut body).is_err() {
                 return;
             }
-            self.received.lock().unwrap().push(Received {
+            let request = Received {
                 path,
                 headers,
                 body,
                 at: Instant::now(),
-            });
-            let reply = self
-                .script
-                .lock()
-                .unwrap()
-                .pop_front()
-                .unwrap_or_else(|| Reply::status(200));
+            };
+            self.received.lock().unwrap().push(request.clone());
+            let handled = self.handler.lock().unwrap().as_mut().map(|h| h(&request));
+            let (reply, text) = match handled {
+                Some((status, text)) => (Reply::status(status), text),
+                None => (
+                    self.script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or_else(|| Reply::status(200)),
+                    "ok".to_string(),
+                ),
+            };
             std::thread::sleep(reply.delay);
-            let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: 2\r\n", reply.status);
+            let mut out = format!(
+                "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                reply.status,
+                text.len()
+            );
             for (k, v) in &reply.headers {
                 out.push_str(&format!("{k}: {v}\r\n"));
             }
-            out.push_str("\r\nok");
+            out.push_str("\r\n");
+            out.push_str(&text);
             let mut stream = reader.get_ref();
             if stream.write_all(out.as_bytes()).is_err() {
                 return;

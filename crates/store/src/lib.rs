@@ -28,6 +28,7 @@ pub mod snapshot;
 pub mod testing;
 pub mod threat_actors;
 pub mod threats;
+pub mod tickets;
 mod time;
 pub mod treatments;
 pub mod trust_zones;

@@ -247,6 +247,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_requests (treatment_id) {
+        treatment_id -> Text,
+        integration_id -> Text,
+        job_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(models -> organizations (org_id));
 diesel::joinable!(assets -> models (model_id));
@@ -262,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrations,
     integration_secrets,
     inbound_deliveries,
+    ticket_requests,
     webhook_subscriptions,
     domain_events,
     webhook_deliveries,

@@ -162,6 +162,7 @@ pub mod outbound;
 pub mod outbox;
 pub mod registry;
 pub mod report;
+pub mod tickets;
 pub mod webhooks;
 
 use std::collections::HashMap;

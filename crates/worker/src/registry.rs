@@ -113,7 +113,8 @@ impl Registry {
             .register(RecomputeRisk)
             .register(crate::report::GenerateReport)
             .register(ApplyTicketState)
-            .register(crate::webhooks::DeliverWebhook(settings))
+            .register(crate::webhooks::DeliverWebhook(settings.clone()))
+            .register(crate::tickets::CreateTicket(settings))
     }
 
     pub fn register<J: Job>(mut self, job: J) -> Self {

@@ -94,6 +94,7 @@ mod contract;
         routes::treatments::move_treatment,
         routes::treatments::treatment_history,
         routes::treatments::get_residual_risk,
+        routes::treatments::open_ticket,
         routes::evaluation_entries::create_evaluation_entry,
         routes::evaluation_entries::list_evaluation_entries,
         routes::evaluation_entries::get_evaluation_entry,

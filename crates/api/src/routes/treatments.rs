@@ -39,6 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         route("/api/v1/models/{model_id}/residual-risk").route(web::get().to(get_residual_risk)),
+    )
+    .service(
+        route("/api/v1/models/{model_id}/treatments/{treatment_id}/ticket")
+            .route(web::post().to(open_ticket)),
     );
 }
 
@@ -420,4 +424,58 @@ pub async fn get_residual_risk(
         stale,
         computed_at,
     }))
+}
+
+/// Which integration opens the ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketOrder {
+    /// An integration of the organisation with ticket-creation settings
+    /// (Jira or GitHub).
+    #[schema(value_type = uuid::Uuid)]
+    pub integration_id: String,
+}
+
+/// Open a ticket for a current reduce treatment (Jira or GitHub, through
+/// the integration's settings) as a job; the ticket is stored back on the
+/// treatment. Asking again while the job runs returns the same job, and a
+/// retried job finds the ticket it opened (by a label naming the
+/// treatment) instead of opening a second one. A treatment that has a
+/// ticket is a 409.
+#[utoipa::path(post, path = "/api/v1/models/{model_id}/treatments/{treatment_id}/ticket",
+    operation_id = "openTicket", tag = "mitigation",
+    request_body = TicketOrder,
+    params(("model_id" = uuid::Uuid, Path, description = "The model's id"),
+           ("treatment_id" = uuid::Uuid, Path, description = "Its id")),
+    responses((status = 202, description = "The job that opens the ticket", body = crate::routes::risks::JobAccepted,
+                headers(("Location" = String, description = "The job's URL"))),
+              (status = 409, description = "The treatment has a ticket, or was superseded",
+                body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+pub async fn open_ticket(
+    state: web::Data<AppState>,
+    Editor(auth): Editor,
+    req: HttpRequest,
+    body: JsonBody<TicketOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let model = path_param(&req, "model_id")?;
+    let id = path_param(&req, "treatment_id")?;
+    let integration = body
+        .value
+        .integration_id
+        .parse()
+        .map_err(|_| ApiError::field("integration_id", "is not an id"))?;
+    let actor = auth.actor();
+    let job = state
+        .db(move |c| palisade_store::tickets::request(c, &actor, model, id, integration))
+        .await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/jobs/{}", job.id),
+        ))
+        .json(crate::routes::risks::JobAccepted {
+            job_id: job.id,
+            status: job.status,
+        }))
 }
