@@ -199,10 +199,15 @@ impl Palisade {
     }
 
     /// Stops the server and starts it again on the same database, with
-    /// `extra_env` (for example another `AMQP_URL`).
+    /// `extra_env` in place of the settings it started with (for example
+    /// another `AMQP_URL`); workers started after it get them too.
     pub fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.extra_env = extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let port = free_port();
         self.base = format!("http://127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new()

@@ -100,6 +100,28 @@ impl OutboundPolicy {
         Ok(Target { url, host, port })
     }
 
+    /// Resolves `host:port` with `lookup` (the caller's DNS) and keeps the
+    /// addresses only if every one is allowed: a name with one private
+    /// address among public ones is refused.
+    pub fn resolve<A: Into<std::net::SocketAddr> + Copy>(
+        &self,
+        netloc: &str,
+        lookup: impl FnOnce(&str) -> std::io::Result<Vec<A>>,
+    ) -> Result<Vec<std::net::SocketAddr>, TargetError> {
+        let addrs: Vec<std::net::SocketAddr> = lookup(netloc)
+            .map_err(|e| TargetError::Unresolved(e.to_string()))?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        if addrs.is_empty() {
+            return Err(TargetError::Unresolved("no address".into()));
+        }
+        for a in &addrs {
+            self.address(a.ip())?;
+        }
+        Ok(addrs)
+    }
+
     /// Checks one resolved address.
     pub fn address(&self, ip: IpAddr) -> Result<(), TargetError> {
         if self.allow_private || is_public(ip) {
@@ -422,6 +444,32 @@ mod tests {
         };
         let t = open.target("http://127.0.0.1:9000/hook").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("127.0.0.1", 9000));
+    }
+
+    #[test]
+    fn a_name_is_refused_when_any_of_its_addresses_is_not_public() {
+        let strict = OutboundPolicy::default();
+        let public: std::net::SocketAddr = "93.184.216.34:443".parse().unwrap();
+        let loopback: std::net::SocketAddr = "127.0.0.1:443".parse().unwrap();
+        assert_eq!(
+            strict.resolve("x:443", |_| Ok(vec![public])),
+            Ok(vec![public])
+        );
+        assert_eq!(
+            strict.resolve("x:443", |_| Ok(vec![public, loopback])),
+            Err(TargetError::NotPublic(loopback.ip()))
+        );
+        assert!(matches!(
+            strict.resolve("x:443", |_| Ok(Vec::<std::net::SocketAddr>::new())),
+            Err(TargetError::Unresolved(_))
+        ));
+        let open = OutboundPolicy {
+            allow_private: true,
+        };
+        assert_eq!(
+            open.resolve("x:443", |_| Ok(vec![loopback])),
+            Ok(vec![loopback])
+        );
     }
 
     #[test]

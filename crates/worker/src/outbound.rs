@@ -30,20 +30,11 @@ pub struct Answer {
     pub body: Option<String>,
 }
 
-/// Resolves `host:port` and keeps the addresses only if every one is
-/// allowed: a name with one private address among public ones is refused.
+/// Resolves `host:port` by the system's DNS and checks every address.
 pub fn resolve(policy: OutboundPolicy, netloc: &str) -> Result<Vec<SocketAddr>, TargetError> {
-    let addrs: Vec<SocketAddr> = netloc
-        .to_socket_addrs()
-        .map_err(|e| TargetError::Unresolved(e.to_string()))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(TargetError::Unresolved("no address".into()));
-    }
-    for a in &addrs {
-        policy.address(a.ip())?;
-    }
-    Ok(addrs)
+    policy.resolve(netloc, |n| {
+        n.to_socket_addrs().map(Iterator::collect::<Vec<_>>)
+    })
 }
 
 /// Checks a URL as a request to it would: its form, then its addresses.

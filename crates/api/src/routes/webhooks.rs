@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use palisade_domain::ids::SubscriptionId;
 use palisade_domain::webhook::{
-    Delivery, EventType, OutboundPolicy, Subscription, SubscriptionFields, TargetError,
+    Delivery, EventType, OutboundPolicy, Subscription, SubscriptionFields,
 };
 use palisade_store::webhooks;
 use serde::{Deserialize, Serialize};
@@ -73,19 +73,12 @@ fn check_url(policy: OutboundPolicy, url: &str) -> Result<(), ApiError> {
         .target(url)
         .map_err(|e| ApiError::field("url", e.to_string()))?;
     let netloc = format!("{}:{}", target.host, target.port);
-    resolve(policy, &netloc).map_err(|e| ApiError::field("url", e.to_string()))
-}
-
-fn resolve(policy: OutboundPolicy, netloc: &str) -> Result<(), TargetError> {
-    use std::net::ToSocketAddrs;
-    let addrs: Vec<_> = netloc
-        .to_socket_addrs()
-        .map_err(|e| TargetError::Unresolved(e.to_string()))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(TargetError::Unresolved("no address".into()));
-    }
-    addrs.iter().try_for_each(|a| policy.address(a.ip()))
+    policy
+        .resolve(&netloc, |n| {
+            std::net::ToSocketAddrs::to_socket_addrs(n).map(Iterator::collect::<Vec<_>>)
+        })
+        .map(|_| ())
+        .map_err(|e| ApiError::field("url", e.to_string()))
 }
 
 async fn judge(state: &AppState, fields: &SubscriptionFields) -> Result<(), ApiError> {
