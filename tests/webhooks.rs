@@ -401,6 +401,14 @@ local_modes!(
             None,
         )
         .ok(202);
+        // A second event waits behind the first in its lane.
+        c.request(
+            "POST",
+            &format!("/api/v1/webhook-subscriptions/{dead}/test"),
+            &[],
+            None,
+        )
+        .ok(202);
         down.wait_for(3);
         let url = format!("/api/v1/webhook-subscriptions/{dead}");
         wait_until("the subscription to be turned off", || {
@@ -428,10 +436,22 @@ local_modes!(
         wait_until("the first subscription's delivery", || {
             deliveries(&c, &sub).len() == 2
         });
-        assert_eq!(down.received().len(), 3);
-        // On again by hand: the reason is cleared.
+        assert_eq!(down.received().len(), 3, "nothing is sent while it is off");
+        // On again by hand: the reason is cleared and the waiting event goes out.
         let on = c.patch(&url, &json!({"enabled": true})).ok(200);
         assert!(on["disabled_reason"].is_null());
+        let resumed = down.wait_for(4);
+        assert_ne!(
+            resumed[3].header("webhook-id"),
+            resumed[0].header("webhook-id")
+        );
+        wait_until("the waiting delivery", || {
+            deliveries(&c, &dead)
+                .iter()
+                .map(|d| d["status"].clone())
+                .collect::<Vec<_>>()
+                == [json!("failed"), json!("delivered")]
+        });
 
         // 410: off at once, no retry.
         let gone = Receiver::start();

@@ -207,6 +207,19 @@ pub fn update(
                 "the subscription was changed concurrently; retry".into(),
             ));
         }
+        if fields.enabled && !before.enabled {
+            // Claims taken while it was off lapse now, not at their lease's end.
+            diesel::update(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::subscription_id.eq(id.to_string()))
+                    .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+            )
+            .set((
+                webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                webhook_deliveries::job_id.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        }
         let after = get(conn, actor.org_id, id)?;
         record_change(
             conn,
