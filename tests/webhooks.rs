@@ -476,6 +476,35 @@ local_modes!(
         std::thread::sleep(Duration::from_millis(600));
         assert_eq!(gone.received().len(), 1);
         assert_eq!(deliveries(&c, &g)[0]["status"], "failed");
+
+        // A redirect is not followed: it is a failed attempt, retried at
+        // the subscription's own URL.
+        let elsewhere = Receiver::start();
+        let redirecting = Receiver::start();
+        redirecting.script([Reply::status(302).with_header("Location", &elsewhere.url)]);
+        let (r, _) = subscribe(&c, &redirecting.url, json!(["model.updated"]));
+        c.request(
+            "POST",
+            &format!("/api/v1/webhook-subscriptions/{r}/test"),
+            &[],
+            None,
+        )
+        .ok(202);
+        redirecting.wait_for(2);
+        wait_until("the retry to succeed", || {
+            deliveries(&c, &r)[0]["status"] == "delivered"
+        });
+        let codes: Vec<Value> = deliveries(&c, &r)[0]["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["status_code"].clone())
+            .collect();
+        assert_eq!(codes, [json!(302), json!(200)]);
+        assert!(
+            elsewhere.received().is_empty(),
+            "the Location was not visited"
+        );
     }
 );
 

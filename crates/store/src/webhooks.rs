@@ -328,9 +328,18 @@ pub fn record_event(
         .execute(conn)?;
     let lane = model.map(|m| m.to_string()).unwrap_or_default();
     for subscription in targets {
+        let delivery = DeliveryId::generate().to_string();
+        // Nothing ahead of it in its lane: its job is queued with the
+        // change, not at the dispatcher's next look.
+        let ahead: i64 = webhook_deliveries::table
+            .filter(webhook_deliveries::subscription_id.eq(&subscription))
+            .filter(webhook_deliveries::lane.eq(&lane))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .count()
+            .get_result(conn)?;
         diesel::insert_into(webhook_deliveries::table)
             .values((
-                webhook_deliveries::id.eq(DeliveryId::generate().to_string()),
+                webhook_deliveries::id.eq(&delivery),
                 webhook_deliveries::subscription_id.eq(subscription),
                 webhook_deliveries::event_id.eq(id.to_string()),
                 webhook_deliveries::event_type.eq(event.as_str()),
@@ -343,6 +352,9 @@ pub fn record_event(
                 webhook_deliveries::updated_at.eq(now),
             ))
             .execute(conn)?;
+        if ahead == 0 {
+            claim(conn, &delivery, &lane, org, now)?;
+        }
     }
     Ok(Some(id))
 }
@@ -493,52 +505,63 @@ pub fn dispatch(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<usi
         .load(conn)?;
     let mut claimed = 0;
     for (id, lane, org) in heads {
-        let org: OrgId = parse_id(&org)?;
-        let model: Option<ModelId> = if lane.is_empty() {
-            None
-        } else {
-            Some(parse_id(&lane)?)
-        };
-        let outcome = write_tx(conn, |conn| {
-            let payload = serde_json::json!({ "delivery_id": id });
-            let job = crate::jobs::create_in(
-                conn,
-                &Actor::system(org),
-                model,
-                DELIVER_WEBHOOK,
-                Some(&payload),
-            )?;
-            let n = diesel::update(
-                webhook_deliveries::table
-                    .filter(webhook_deliveries::id.eq(&id))
-                    .filter(webhook_deliveries::status.eq(pending))
-                    .filter(
-                        webhook_deliveries::claimed_until
-                            .is_null()
-                            .or(webhook_deliveries::claimed_until.lt(now)),
-                    ),
-            )
-            .set((
-                webhook_deliveries::claimed_until
-                    .eq(now + chrono::Duration::seconds(LEASE_SECONDS)),
-                webhook_deliveries::job_id.eq(job.id.to_string()),
-                webhook_deliveries::updated_at.eq(time::now()),
-            ))
-            .execute(conn)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                // Another dispatcher took it first: drop this job with the transaction.
-                Err(StoreError::Conflict("claimed elsewhere".into()))
-            }
-        });
-        match outcome {
-            Ok(()) => claimed += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
+        claimed += usize::from(claim(conn, &id, &lane, parse_id(&org)?, now)?);
     }
     Ok(claimed)
+}
+
+/// Claims one delivery with a new `deliver_webhook` job, unless another
+/// dispatcher holds it (then nothing is written).
+fn claim(
+    conn: &mut DbConn,
+    id: &str,
+    lane: &str,
+    org: OrgId,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let pending = DeliveryStatus::Pending.as_str();
+    let model: Option<ModelId> = if lane.is_empty() {
+        None
+    } else {
+        Some(parse_id(lane)?)
+    };
+    let outcome = write_tx(conn, |conn| {
+        let payload = serde_json::json!({ "delivery_id": id });
+        let job = crate::jobs::create_in(
+            conn,
+            &Actor::system(org),
+            model,
+            DELIVER_WEBHOOK,
+            Some(&payload),
+        )?;
+        let n = diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(id))
+                .filter(webhook_deliveries::status.eq(pending))
+                .filter(
+                    webhook_deliveries::claimed_until
+                        .is_null()
+                        .or(webhook_deliveries::claimed_until.lt(now)),
+                ),
+        )
+        .set((
+            webhook_deliveries::claimed_until.eq(now + chrono::Duration::seconds(LEASE_SECONDS)),
+            webhook_deliveries::job_id.eq(job.id.to_string()),
+            webhook_deliveries::updated_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            // Another dispatcher took it first: drop this job with the transaction.
+            Err(StoreError::Conflict("claimed elsewhere".into()))
+        }
+    });
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// What one attempt needs, read by the job that holds the delivery.
@@ -678,6 +701,27 @@ pub fn finish_attempt(
                 webhook_deliveries::updated_at.eq(now),
             ))
             .execute(conn)?;
+        if status == DeliveryStatus::Delivered {
+            // The lane's next delivery goes now, not at the dispatcher's next look.
+            let next: Option<(String, NaiveDateTime)> = webhook_deliveries::table
+                .filter(webhook_deliveries::subscription_id.eq(&row.subscription_id))
+                .filter(webhook_deliveries::lane.eq(&row.lane))
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+                .order((
+                    webhook_deliveries::created_at.asc(),
+                    webhook_deliveries::id.asc(),
+                ))
+                .select((webhook_deliveries::id, webhook_deliveries::next_attempt_at))
+                .first(conn)
+                .optional()?;
+            if let Some((next, _)) = next.filter(|(_, due)| *due <= now) {
+                let org: String = webhook_subscriptions::table
+                    .filter(webhook_subscriptions::id.eq(&row.subscription_id))
+                    .select(webhook_subscriptions::org_id)
+                    .first(conn)?;
+                claim(conn, &next, &row.lane, parse_id(&org)?, now)?;
+            }
+        }
         if let Some(reason) = off {
             let sub: SubscriptionRow = webhook_subscriptions::table
                 .filter(webhook_subscriptions::id.eq(&row.subscription_id))
