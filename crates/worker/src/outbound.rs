@@ -7,7 +7,7 @@
 
 use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use palisade_domain::webhook::{OutboundPolicy, TargetError};
@@ -43,20 +43,31 @@ pub fn check(policy: OutboundPolicy, url: &str) -> Result<(), TargetError> {
     resolve(policy, &format!("{}:{}", target.host, target.port)).map(|_| ())
 }
 
-fn agent(policy: OutboundPolicy) -> Result<ureq::Agent, String> {
-    let tls = native_tls::TlsConnector::new().map_err(|e| format!("TLS is not available: {e}"))?;
-    Ok(ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(TIMEOUT)
-        .timeout_connect(Duration::from_secs(5))
-        .user_agent(concat!("Palisade/", env!("CARGO_PKG_VERSION")))
-        .tls_connector(Arc::new(tls))
-        .resolver(move |netloc: &str| {
-            resolve(policy, netloc).map_err(|e| {
-                std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string())
+/// The client for a policy, made once: loading the system's certificates
+/// for TLS takes tens of milliseconds, and a kept-alive connection (to an
+/// address already checked) saves the handshake on the next request.
+fn agent(policy: OutboundPolicy) -> Result<&'static ureq::Agent, String> {
+    static STRICT: OnceLock<Result<ureq::Agent, String>> = OnceLock::new();
+    static OPEN: OnceLock<Result<ureq::Agent, String>> = OnceLock::new();
+    let cell = if policy.allow_private { &OPEN } else { &STRICT };
+    cell.get_or_init(|| {
+        let tls =
+            native_tls::TlsConnector::new().map_err(|e| format!("TLS is not available: {e}"))?;
+        Ok(ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout(TIMEOUT)
+            .timeout_connect(Duration::from_secs(5))
+            .user_agent(concat!("Palisade/", env!("CARGO_PKG_VERSION")))
+            .tls_connector(Arc::new(tls))
+            .resolver(move |netloc: &str| {
+                resolve(policy, netloc).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string())
+                })
             })
-        })
-        .build())
+            .build())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// Sends one request; never panics, never follows a redirect.
