@@ -576,36 +576,36 @@ pub struct Work {
     pub attempt: i32,
 }
 
-/// The delivery `id` as its job `job` should try it; `None` when the job
-/// no longer holds it (delivered, failed, claimed again after its lease)
-/// or its subscription is off.
+/// The delivery job `job` holds, as it should try it; `None` when it holds
+/// none any more (delivered, failed, claimed again after its lease) or its
+/// subscription is off. A job that drains its lane holds one at a time.
 pub fn start_attempt(
     conn: &mut DbConn,
     sealer: &Sealer,
-    id: DeliveryId,
     job: &str,
-) -> Result<Option<Work>, StoreError> {
+) -> Result<Option<(DeliveryId, Work)>, StoreError> {
     let found: Option<(DeliveryRow, SubscriptionRow)> = webhook_deliveries::table
         .inner_join(webhook_subscriptions::table)
-        .filter(webhook_deliveries::id.eq(id.to_string()))
+        .filter(webhook_deliveries::job_id.eq(job))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .select((DeliveryRow::as_select(), SubscriptionRow::as_select()))
         .first(conn)
         .optional()?;
     let Some((d, s)) = found else { return Ok(None) };
-    if d.status != DeliveryStatus::Pending.as_str()
-        || d.job_id.as_deref() != Some(job)
-        || !s.enabled
-    {
+    if !s.enabled {
         return Ok(None);
     }
-    Ok(Some(Work {
-        subscription_id: parse_id(&s.id)?,
-        secret: sealer.open(&secret_context(&s.id), &s.secret)?,
-        url: s.url,
-        webhook_id: d.event_id,
-        body: d.body,
-        attempt: d.attempts + 1,
-    }))
+    Ok(Some((
+        parse_id(&d.id)?,
+        Work {
+            subscription_id: parse_id(&s.id)?,
+            secret: sealer.open(&secret_context(&s.id), &s.secret)?,
+            url: s.url,
+            webhook_id: d.event_id,
+            body: d.body,
+            attempt: d.attempts + 1,
+        },
+    )))
 }
 
 /// How a finished attempt went.
@@ -629,8 +629,11 @@ pub struct RetryPolicy {
 /// Logs an attempt and moves the delivery on: delivered; failed for good
 /// (410: the subscription is turned off; the last attempt failed: turned
 /// off too, and a `job.failed` event recorded); or due again after the
-/// back-off. Only the job holding the delivery may do so. Returns the
-/// delivery's status after it.
+/// back-off. Only the job holding the delivery may do so. A delivered one
+/// hands its lane's next due delivery on: to the same job when `keep` (it
+/// goes on draining the lane), else to a new one. Returns the delivery's
+/// status after it.
+#[allow(clippy::too_many_arguments)]
 pub fn finish_attempt(
     conn: &mut DbConn,
     id: DeliveryId,
@@ -639,6 +642,7 @@ pub fn finish_attempt(
     tried: &Tried,
     policy: RetryPolicy,
     jitter: f64,
+    keep: bool,
 ) -> Result<DeliveryStatus, StoreError> {
     write_tx(conn, |conn| {
         let row: DeliveryRow = webhook_deliveries::table
@@ -719,7 +723,26 @@ pub fn finish_attempt(
                     .filter(webhook_subscriptions::id.eq(&row.subscription_id))
                     .select(webhook_subscriptions::org_id)
                     .first(conn)?;
-                claim(conn, &next, &row.lane, parse_id(&org)?, now)?;
+                if keep {
+                    diesel::update(
+                        webhook_deliveries::table
+                            .filter(webhook_deliveries::id.eq(&next))
+                            .filter(
+                                webhook_deliveries::claimed_until
+                                    .is_null()
+                                    .or(webhook_deliveries::claimed_until.lt(now)),
+                            ),
+                    )
+                    .set((
+                        webhook_deliveries::claimed_until
+                            .eq(now + chrono::Duration::seconds(LEASE_SECONDS)),
+                        webhook_deliveries::job_id.eq(job),
+                        webhook_deliveries::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                } else {
+                    claim(conn, &next, &row.lane, parse_id(&org)?, now)?;
+                }
             }
         }
         if let Some(reason) = off {
