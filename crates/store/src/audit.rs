@@ -40,6 +40,27 @@ impl Change {
     }
 }
 
+impl Change {
+    /// A change to an organisation's own record (an integration, a webhook
+    /// subscription), outside any model.
+    pub fn of_org<T: serde::Serialize>(
+        entity_type: &'static str,
+        action: AuditAction,
+        id: impl ToString,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<Change, StoreError> {
+        Ok(Change {
+            model_id: None,
+            action,
+            entity_type,
+            entity_id: id.to_string(),
+            before: before.map(serde_json::to_value).transpose()?,
+            after: after.map(serde_json::to_value).transpose()?,
+        })
+    }
+}
+
 pub fn record(conn: &mut DbConn, actor: &Actor, change: Change) -> Result<(), StoreError> {
     let to_text = |v: Option<serde_json::Value>| v.map(|v| v.to_string());
     diesel::insert_into(audit_events::table)

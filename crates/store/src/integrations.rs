@@ -163,14 +163,7 @@ fn record(
     audit::record(
         conn,
         actor,
-        audit::Change {
-            model_id: None,
-            action,
-            entity_type,
-            entity_id: id.to_string(),
-            before: before.map(serde_json::to_value).transpose()?,
-            after: after.map(serde_json::to_value).transpose()?,
-        },
+        audit::Change::of_org(entity_type, action, id, before, after)?,
     )
 }
 

@@ -96,18 +96,8 @@ fn record_change(
     let Some(id) = after.or(before).map(|s| s.id) else {
         return Ok(());
     };
-    audit::record(
-        conn,
-        actor,
-        audit::Change {
-            model_id: None,
-            action,
-            entity_type: "webhook_subscription",
-            entity_id: id.to_string(),
-            before: before.map(serde_json::to_value).transpose()?,
-            after: after.map(serde_json::to_value).transpose()?,
-        },
-    )
+    let change = audit::Change::of_org("webhook_subscription", action, id, before, after)?;
+    audit::record(conn, actor, change)
 }
 
 pub fn get(conn: &mut DbConn, org: OrgId, id: SubscriptionId) -> Result<Subscription, StoreError> {
