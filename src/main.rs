@@ -293,6 +293,7 @@ fn serve(config: &Config) -> Result<(), Failure> {
         store,
         ApiConfig {
             max_body_bytes: config.max_body_bytes,
+            max_import_bytes: config.max_import_bytes,
             sealer,
             outbound: outbound_policy(config),
         },

@@ -30,6 +30,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the body must be JSON: send `Content-Type: application/json` (with curl, `--json` or `-H 'Content-Type: application/json'`)")]
     UnsupportedMediaType,
+    /// A body type other than the ones an endpoint reads, which it names.
+    #[error("{0}")]
+    UnsupportedMediaTypeOf(String),
+    /// An `Accept` the endpoint cannot answer.
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("If-Match names another version: the record is at version {current}")]
     PreconditionFailed { current: i64 },
     #[error("{0}")]
@@ -65,7 +71,10 @@ impl ApiError {
             ApiError::MalformedRequest { .. } => "malformed_request",
             ApiError::Validation(_) => "validation_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedMediaTypeOf(_) => {
+                "unsupported_media_type"
+            }
+            ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::Conflict(_) => "conflict",
             ApiError::IllegalTransition { .. } => "illegal_transition",
@@ -85,7 +94,10 @@ impl ApiError {
             ApiError::MalformedRequest { .. } => "Malformed request",
             ApiError::Validation(_) => "Validation failed",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
-            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedMediaTypeOf(_) => {
+                "Unsupported media type"
+            }
+            ApiError::NotAcceptable(_) => "Not acceptable",
             ApiError::PreconditionFailed { .. } => "Precondition failed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::IllegalTransition { .. } => "Illegal transition",
@@ -138,7 +150,10 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedMediaTypeOf(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

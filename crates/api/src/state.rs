@@ -18,6 +18,8 @@ pub trait Dependency: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub max_body_bytes: usize,
+    /// The largest file `POST /api/v1/models/import` reads.
+    pub max_import_bytes: usize,
     /// Seals webhook secrets and ticketing tokens at rest.
     pub sealer: palisade_store::sealed::Sealer,
     /// What subscription URLs and ticketing base URLs may point at.
@@ -28,6 +30,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            max_import_bytes: 32 * 1024 * 1024,
             sealer: palisade_store::sealed::Sealer::missing(),
             outbound: palisade_domain::webhook::OutboundPolicy::default(),
         }

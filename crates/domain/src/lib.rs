@@ -64,6 +64,7 @@ pub mod evaluation;
 pub mod gaps;
 pub mod ids;
 pub mod integration;
+pub mod interchange;
 pub mod job;
 pub mod model;
 pub mod org;

@@ -521,6 +521,42 @@ fn prepare(
     Ok(rows)
 }
 
+/// Writes an imported tree under its planned id, keeping the node ids its
+/// document carries (the import has made them fresh and pointed the
+/// threats and controls that name them at them).
+pub(crate) fn insert_planned(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    planned: &palisade_domain::interchange::PlannedTree,
+) -> Result<(), StoreError> {
+    let input = &planned.input;
+    validate_document(input)?;
+    let id = planned.id.to_string();
+    let mut keep = HashSet::new();
+    let mut stack = vec![&input.root];
+    while let Some(n) = stack.pop() {
+        keep.extend(n.id.clone());
+        stack.extend(n.children.iter());
+        stack.extend(n.countermeasure.as_deref());
+    }
+    let rows = prepare(conn, model_id, &id, input, &keep)?;
+    let now = time::now();
+    let row = TreeRow {
+        id,
+        model_id: model_id.to_string(),
+        name: input.name.clone(),
+        goal: input.goal.clone(),
+        target_asset_id: input.target_asset_id.map(|a| a.to_string()),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(attack_trees::table)
+        .values(&row)
+        .execute(conn)?;
+    sync_rows(conn, &[], &rows)
+}
+
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,

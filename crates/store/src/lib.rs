@@ -10,6 +10,7 @@ pub mod db;
 mod error;
 pub mod evaluation_entries;
 pub mod idempotency;
+pub mod import;
 pub mod integrations;
 pub mod interactions;
 pub mod jobs;

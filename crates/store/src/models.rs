@@ -75,25 +75,38 @@ pub fn create(conn: &mut DbConn, actor: &Actor, fields: ModelFields) -> Result<M
         created_at: now,
         updated_at: now,
     };
-    let row = ModelRow::new(actor.org_id, &model)?;
-    write_tx(conn, |conn| {
-        diesel::insert_into(models::table)
-            .values(&row)
-            .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            audit::Change {
-                model_id: Some(model.id),
-                action: AuditAction::Create,
-                entity_type: "model",
-                entity_id: model.id.to_string(),
-                before: None,
-                after: Some(serde_json::to_value(&model)?),
-            },
-        )
-    })?;
+    write_tx(conn, |conn| insert(conn, actor, &model, None))?;
     Ok(model)
+}
+
+/// Writes a new model's row and audits its creation (with `extra`, what
+/// else came with it: an import's counts).
+pub(crate) fn insert(
+    conn: &mut DbConn,
+    actor: &Actor,
+    model: &Model,
+    extra: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    let row = ModelRow::new(actor.org_id, model)?;
+    diesel::insert_into(models::table)
+        .values(&row)
+        .execute(conn)?;
+    let mut after = serde_json::to_value(model)?;
+    if let (Some(extra), Some(o)) = (extra, after.as_object_mut()) {
+        o.insert("import".into(), extra);
+    }
+    audit::record(
+        conn,
+        actor,
+        audit::Change {
+            model_id: Some(model.id),
+            action: AuditAction::Create,
+            entity_type: "model",
+            entity_id: model.id.to_string(),
+            before: None,
+            after: Some(after),
+        },
+    )
 }
 
 /// A model of this organisation; another organisation's is `NotFound`.

@@ -31,6 +31,8 @@ mod contract;
         routes::models::get_model,
         routes::models::update_model,
         routes::models::delete_model,
+        routes::interchange::import_model,
+        routes::interchange::export_model,
         routes::progress::get_progress,
         routes::assets::create_asset,
         routes::assets::list_assets,

@@ -16,6 +16,7 @@ pub mod environment;
 pub mod evaluation_entries;
 pub mod integrations;
 pub mod interactions;
+pub mod interchange;
 pub mod models;
 pub mod ops;
 pub mod parties;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     api_keys::configure(cfg);
     audit::configure(cfg);
+    interchange::configure(cfg);
     models::configure(cfg);
     assets::configure(cfg);
     progress::configure(cfg);

@@ -1,0 +1,291 @@
+//! The records an import will write, built and validated in memory: each
+//! gets a fresh id, so references between them are settled before the
+//! store sees them, and every problem is collected with its pointer.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Format, ImportCounts, ImportError, ImportNote, ImportReport, NoteKind, MAX_NOTES};
+use crate::asset::{Asset, AssetFields};
+use crate::environment::{
+    Interaction, InteractionFields, Party, PartyFields, TrustZone, TrustZoneFields,
+};
+use crate::evaluation::{EvaluationEntry, EvaluationEntryFields};
+use crate::ids::{
+    AssetId, AttackTreeId, ControlId, EvaluationEntryId, InteractionId, ModelId, PartyId,
+    ThreatActorId, ThreatId, TreatmentId, TrustZoneId,
+};
+use crate::model::{Model, ModelFields};
+use crate::threat::{Control, ControlFields, Threat, ThreatFields};
+use crate::threat_actor::{ThreatActor, ThreatActorFields};
+use crate::treatment::{Treatment, TreatmentFields, TreatmentInput, TreatmentStatus};
+use crate::tree::AttackTreeInput;
+use crate::validation::ValidationErrors;
+
+/// An attack tree to create with the node ids its document carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTree {
+    pub id: AttackTreeId,
+    pub input: AttackTreeInput,
+}
+
+/// A new model and its records, in an order the store can write them in:
+/// an asset's parent before it, a threat's tree before it, a threat's
+/// treatments oldest first (each later one supersedes the one before).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportPlan {
+    pub model: Model,
+    pub trust_zones: Vec<TrustZone>,
+    pub assets: Vec<Asset>,
+    pub parties: Vec<Party>,
+    pub threat_actors: Vec<ThreatActor>,
+    pub attack_trees: Vec<PlannedTree>,
+    pub interactions: Vec<Interaction>,
+    pub threats: Vec<Threat>,
+    pub controls: Vec<Control>,
+    pub treatments: Vec<Treatment>,
+    pub evaluation_entries: Vec<EvaluationEntry>,
+}
+
+impl ImportPlan {
+    pub fn counts(&self) -> ImportCounts {
+        ImportCounts {
+            trust_zones: self.trust_zones.len(),
+            assets: self.assets.len(),
+            parties: self.parties.len(),
+            threat_actors: self.threat_actors.len(),
+            attack_trees: self.attack_trees.len(),
+            interactions: self.interactions.len(),
+            threats: self.threats.len(),
+            controls: self.controls.len(),
+            treatments: self.treatments.len(),
+            evaluation_entries: self.evaluation_entries.len(),
+        }
+    }
+}
+
+pub(crate) struct Builder {
+    now: DateTime<Utc>,
+    model_id: ModelId,
+    model: Option<ModelFields>,
+    plan: Records,
+    problems: ValidationErrors,
+    notes: Vec<ImportNote>,
+    omitted: usize,
+}
+
+#[derive(Default)]
+struct Records {
+    trust_zones: Vec<TrustZone>,
+    assets: Vec<Asset>,
+    parties: Vec<Party>,
+    threat_actors: Vec<ThreatActor>,
+    attack_trees: Vec<PlannedTree>,
+    interactions: Vec<Interaction>,
+    threats: Vec<Threat>,
+    controls: Vec<Control>,
+    treatments: Vec<Treatment>,
+    evaluation_entries: Vec<EvaluationEntry>,
+}
+
+/// A fresh record of the model: a new id, version 1, dated now.
+macro_rules! fresh {
+    ($self:ident, $list:ident, $t:ident, $id:ty, $fields:expr $(, $extra:ident: $value:expr)*) => {{
+        let id = <$id>::generate();
+        $self.plan.$list.push($t {
+            id,
+            model_id: $self.model_id,
+            fields: $fields,
+            $($extra: $value,)*
+            version: 1,
+            created_at: $self.now,
+            updated_at: $self.now,
+        });
+        id
+    }};
+}
+
+impl Builder {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Builder {
+            now,
+            model_id: ModelId::generate(),
+            model: None,
+            plan: Records::default(),
+            problems: ValidationErrors::new(),
+            notes: Vec::new(),
+            omitted: 0,
+        }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+
+    pub fn problem(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.problems.add(at, message);
+    }
+
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    fn note(&mut self, at: &str, kind: NoteKind, message: String) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(ImportNote {
+                pointer: at.to_string(),
+                kind,
+                message,
+            });
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    pub fn dropped(&mut self, at: &str, message: impl Into<String>) {
+        self.note(at, NoteKind::Dropped, message.into());
+    }
+
+    pub fn approximated(&mut self, at: &str, message: impl Into<String>) {
+        self.note(at, NoteKind::Approximated, message.into());
+    }
+
+    /// Each of a record's own validation errors, as a problem of the
+    /// element it came from.
+    fn judged(&mut self, at: &str, what: &str, result: Result<(), ValidationErrors>) {
+        if let Err(errors) = result {
+            for f in errors.0 {
+                self.problem(
+                    at,
+                    format!("as a Palisade {what}, {}: {}", f.field, f.message),
+                );
+            }
+        }
+    }
+
+    pub fn model(&mut self, at: &str, fields: ModelFields) {
+        self.judged(at, "model", fields.validate());
+        self.model = Some(fields);
+    }
+
+    pub fn zone(&mut self, at: &str, fields: TrustZoneFields) -> TrustZoneId {
+        self.judged(at, "trust zone", fields.validate());
+        fresh!(self, trust_zones, TrustZone, TrustZoneId, fields)
+    }
+
+    pub fn asset(&mut self, at: &str, fields: AssetFields) -> AssetId {
+        self.judged(at, "asset", fields.validate());
+        fresh!(self, assets, Asset, AssetId, fields)
+    }
+
+    pub fn party(&mut self, at: &str, fields: PartyFields) -> PartyId {
+        self.judged(at, "party", fields.validate());
+        fresh!(self, parties, Party, PartyId, fields)
+    }
+
+    pub fn actor(&mut self, at: &str, fields: ThreatActorFields) -> ThreatActorId {
+        self.judged(at, "threat actor", fields.validate());
+        fresh!(self, threat_actors, ThreatActor, ThreatActorId, fields)
+    }
+
+    /// The tree's header is judged here, its structure by the store.
+    pub fn tree(&mut self, at: &str, input: AttackTreeInput) -> AttackTreeId {
+        self.judged(at, "attack tree", input.validate_header());
+        let id = AttackTreeId::generate();
+        self.plan.attack_trees.push(PlannedTree { id, input });
+        id
+    }
+
+    pub fn interaction(&mut self, at: &str, fields: InteractionFields) -> InteractionId {
+        self.judged(at, "interaction", fields.validate());
+        fresh!(self, interactions, Interaction, InteractionId, fields, crosses_trust_boundary: false)
+    }
+
+    pub fn threat(&mut self, at: &str, fields: ThreatFields) -> ThreatId {
+        self.judged(at, "threat", fields.validate());
+        fresh!(self, threats, Threat, ThreatId, fields)
+    }
+
+    pub fn control(&mut self, at: &str, fields: ControlFields) -> ControlId {
+        self.judged(at, "control", fields.validate());
+        fresh!(self, controls, Control, ControlId, fields)
+    }
+
+    /// The threat's controls, so a mapping can add to them as it finds
+    /// where they apply.
+    pub fn control_mut(&mut self, id: ControlId) -> Option<&mut Control> {
+        self.plan.controls.iter_mut().find(|c| c.id == id)
+    }
+
+    /// A treatment as a client would write it, judged as one would be
+    /// (`today` for an acceptance's expiry), standing at `status`.
+    pub fn treatment(
+        &mut self,
+        at: &str,
+        input: TreatmentInput,
+        status: TreatmentStatus,
+    ) -> Option<TreatmentId> {
+        let today = self.today();
+        let fields = match TreatmentFields::from_input(input, Some(today)) {
+            Ok(f) => f,
+            Err(e) => {
+                self.judged(at, "treatment", Err(e));
+                return None;
+            }
+        };
+        self.judged(at, "treatment", fields.validate());
+        Some(fresh!(self, treatments, Treatment, TreatmentId, fields,
+            status: status, superseded_by: None))
+    }
+
+    pub fn entry(&mut self, at: &str, fields: EvaluationEntryFields) -> EvaluationEntryId {
+        self.judged(at, "evaluation entry", fields.validate());
+        fresh!(
+            self,
+            evaluation_entries,
+            EvaluationEntry,
+            EvaluationEntryId,
+            fields
+        )
+    }
+
+    pub fn has_treatments(&self) -> bool {
+        !self.plan.treatments.is_empty()
+    }
+
+    pub fn finish(mut self, format: Format) -> Result<(ImportPlan, ImportReport), ImportError> {
+        let Some(fields) = self.model.take() else {
+            self.problem("", "the file names no model (a title or name is required)");
+            return Err(ImportError::Invalid(self.problems));
+        };
+        if !self.problems.is_empty() {
+            return Err(ImportError::Invalid(self.problems));
+        }
+        let r = self.plan;
+        let plan = ImportPlan {
+            model: Model {
+                id: self.model_id,
+                fields,
+                version: 1,
+                created_at: self.now,
+                updated_at: self.now,
+            },
+            trust_zones: r.trust_zones,
+            assets: r.assets,
+            parties: r.parties,
+            threat_actors: r.threat_actors,
+            attack_trees: r.attack_trees,
+            interactions: r.interactions,
+            threats: r.threats,
+            controls: r.controls,
+            treatments: r.treatments,
+            evaluation_entries: r.evaluation_entries,
+        };
+        let report = ImportReport {
+            format,
+            counts: plan.counts(),
+            notes: self.notes,
+            notes_omitted: self.omitted,
+        };
+        Ok((plan, report))
+    }
+}

@@ -1,0 +1,218 @@
+//! End-to-end: importing the real files in `shared/data` (OTM, Threat
+//! Dragon, Threagile) record by record, hand-made edge cases of each
+//! format, hostile files that must write nothing, our own document's
+//! round trip and OTM's, on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{Client, Mode, Palisade, Resp};
+use serde_json::{json, Value};
+
+fn shared(path: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn import(c: &Client, format: &str, content_type: &str, body: &[u8]) -> Resp {
+    c.request(
+        "POST",
+        &format!("/api/v1/models/import?format={format}"),
+        &[("Content-Type", content_type)],
+        Some(body),
+    )
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// The model's records of one kind, by name (or title).
+fn by_name(c: &Client, model: &str, kind: &str) -> HashMap<String, Value> {
+    c.all(&format!("/api/v1/models/{model}/{kind}"), 100)
+        .into_iter()
+        .map(|r| {
+            let name = r["name"]
+                .as_str()
+                .or(r["title"].as_str())
+                .or(r["purpose"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            (name, r)
+        })
+        .collect()
+}
+
+fn model_count(c: &Client) -> usize {
+    c.all("/api/v1/models", 100).len()
+}
+
+/// Waits until the register is computed and fresh.
+fn settle(c: &Client, model: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = c.get(&format!("/api/v1/models/{model}/risks")).ok(200);
+        if r["stale"] == false && !r["computed_at"].is_null() {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the register did not settle: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn otm_schema() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_slice(&shared("otm/otm_schema.json")).unwrap();
+    jsonschema::draft7::new(&schema).unwrap()
+}
+
+fn assert_valid_otm(doc: &Value) {
+    let v = otm_schema();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(10)
+        .collect();
+    assert!(errors.is_empty(), "not valid OTM: {errors:?}\n{doc}");
+}
+
+both_modes!(the_otm_example_imports_record_by_record, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let _worker = common::Worker::start(&app);
+    let r = import(&c, "otm", "application/json", &shared("otm/EXAMPLE.json"));
+    let body = r.ok(201);
+    let model = id(&body["model"]);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/models/{model}").as_str())
+    );
+    assert_eq!(body["model"]["name"], "Test project");
+    assert_eq!(
+        body["model"]["description"],
+        "This is a test project for the OTM development"
+    );
+    let report = &body["report"];
+    assert_eq!(report["format"], "otm");
+    assert_eq!(
+        report["counts"],
+        json!({"trust_zones": 2, "assets": 6, "parties": 0, "threat_actors": 0, "attack_trees": 0,
+               "interactions": 2, "threats": 1, "controls": 2, "treatments": 1, "evaluation_entries": 0})
+    );
+    let notes = report["notes"].as_array().unwrap();
+    let note = |pointer: &str, kind: &str| {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n["pointer"] == pointer && n["kind"] == kind),
+            "no {kind} note at {pointer}: {notes:?}"
+        )
+    };
+    note("/representations", "dropped");
+    note("/threats/0/cwes", "dropped");
+    note("/threats/0/tags", "dropped");
+    note("/project/owner", "approximated");
+    note("/dataflows/0/bidirectional", "approximated");
+
+    let zones = by_name(&c, &model, "trust-zones");
+    assert_eq!(zones.len(), 2);
+    assert_eq!(zones["Internet"]["trust_rating"], 20);
+    assert_eq!(
+        zones["Internet"]["description"],
+        "This is the internet trust zone"
+    );
+    assert_eq!(zones["Private"]["trust_rating"], 100);
+    let (internet, private) = (id(&zones["Internet"]), id(&zones["Private"]));
+
+    let assets = by_name(&c, &model, "assets");
+    assert_eq!(assets.len(), 6);
+    let cc = &assets["Credit Card Data"];
+    assert_eq!(cc["kind"], "data");
+    assert_eq!(
+        cc["cia"],
+        json!({"confidentiality": "high", "integrity": "high", "availability": "high"})
+    );
+    assert_eq!(cc["metadata"]["otm"]["id"], "cc-data");
+    assert_eq!(
+        assets["Public Info"]["cia"],
+        json!({"confidentiality": "low", "integrity": "high", "availability": "medium"})
+    );
+    let expect = [
+        ("Web Client", "application", &internet, "web-client"),
+        ("Web Service", "service", &private, "web-service"),
+        ("Customer Database", "infrastructure", &private, "database"),
+        (
+            "Class CustomerDatabase",
+            "application",
+            &private,
+            "code-class",
+        ),
+    ];
+    for (name, kind, zone, otm_type) in expect {
+        let a = &assets[name];
+        assert_eq!(a["kind"], kind, "{name}");
+        assert_eq!(a["trust_zone_id"], zone.as_str(), "{name}");
+        assert_eq!(a["metadata"]["otm"]["type"], otm_type, "{name}");
+    }
+    assert_eq!(assets["Web Client"]["tags"], json!(["external"]));
+    assert_eq!(
+        assets["Web Service"]["metadata"]["otm"]["processed"],
+        json!(["cc-data", "public-info"])
+    );
+
+    let flows = by_name(&c, &model, "interactions");
+    let to_service = &flows["Dataflow between webclient and webservice."];
+    assert_eq!(
+        to_service["source"]["asset_id"],
+        id(&assets["Web Client"]).as_str()
+    );
+    assert_eq!(
+        to_service["destination"]["asset_id"],
+        id(&assets["Web Service"]).as_str()
+    );
+    let to_db = &flows["Dataflow between webservice and mongo."];
+    assert_eq!(to_db["data_asset_ids"], json!([id(cc)]));
+    assert_eq!(
+        to_db["destination"]["asset_id"],
+        id(&assets["Customer Database"]).as_str()
+    );
+
+    let threats = by_name(&c, &model, "threats");
+    let t = &threats["Threat 1"];
+    assert_eq!(t["stride"], "spoofing");
+    assert_eq!(t["description"], "Description fo the threat number 1");
+    assert_eq!(
+        t["assessment"],
+        json!({"method": "nist", "likelihood": "moderate", "impact": "very_high"})
+    );
+    assert_eq!(t["asset_ids"], json!([id(&assets["Web Service"])]));
+    assert_eq!(t["interaction_ids"], json!([id(to_db)]));
+
+    let controls = by_name(&c, &model, "controls");
+    let m1 = &controls["This is the name of mitigation 1"];
+    assert_eq!(m1["effectiveness"], 50);
+    assert_eq!(m1["status"], "implemented");
+    assert_eq!(m1["threat_ids"], json!([id(t)]));
+    let m2 = &controls["Mitigation 2"];
+    assert_eq!(m2["effectiveness"], 100);
+    assert_eq!(m2["status"], "planned");
+    assert_eq!(m2["threat_ids"], json!([]));
+
+    let treatments = c.all(&format!("/api/v1/models/{model}/treatments"), 100);
+    assert_eq!(treatments.len(), 1);
+    assert_eq!(treatments[0]["strategy"], "reduce");
+    assert_eq!(treatments[0]["status"], "proposed");
+    assert_eq!(treatments[0]["owner"], "John Doe");
+    assert_eq!(treatments[0]["control_ids"], json!([id(m1)]));
+
+    // NIST: likelihood moderate × impact very high is high (Table I-2): 8.0.
+    let register = settle(&c, &model);
+    assert_eq!(register["items"][0]["inherent_score"], 8.0);
+    assert_eq!(register["items"][0]["inherent_severity"], "high");
+});
