@@ -216,3 +216,195 @@ both_modes!(the_otm_example_imports_record_by_record, |app| {
     assert_eq!(register["items"][0]["inherent_score"], 8.0);
     assert_eq!(register["items"][0]["inherent_severity"], "high");
 });
+
+/// Every id in `doc` → its place: a record's kind list and index, or an
+/// attack-tree node's tree index and walk order.
+fn id_places(doc: &Value) -> HashMap<String, String> {
+    let mut places = HashMap::new();
+    let lists = [
+        "assets",
+        "threat_actors",
+        "attack_trees",
+        "trust_zones",
+        "parties",
+        "interactions",
+        "threats",
+        "controls",
+        "treatments",
+        "evaluation_entries",
+    ];
+    for list in lists {
+        for (i, r) in doc[list].as_array().unwrap().iter().enumerate() {
+            places.insert(id(r), format!("{list}/{i}"));
+            if list == "attack_trees" {
+                let mut stack = vec![(&r["root"], "root".to_string())];
+                while let Some((n, path)) = stack.pop() {
+                    if let Some(nid) = n["id"].as_str() {
+                        places.insert(nid.to_string(), format!("{list}/{i}/{path}"));
+                    }
+                    for (k, c) in n["children"].as_array().into_iter().flatten().enumerate() {
+                        stack.push((c, format!("{path}/{k}")));
+                    }
+                    if !n["countermeasure"].is_null() {
+                        stack.push((&n["countermeasure"], format!("{path}/c")));
+                    }
+                }
+            }
+        }
+    }
+    places.insert(id(&doc["model"]), "model".into());
+    places
+}
+
+/// The document with ids replaced by their places and what a server
+/// stamps (timestamps, versions: a count of edits made here) removed.
+fn normalised(doc: &Value) -> Value {
+    let places = id_places(doc);
+    fn walk(v: &Value, places: &HashMap<String, String>) -> Value {
+        match v {
+            Value::String(s) => places
+                .get(s)
+                .map_or_else(|| v.clone(), |p| Value::String(format!("<{p}>"))),
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, places)).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "created_at"
+                                | "updated_at"
+                                | "generated_at"
+                                | "computed_at"
+                                | "version"
+                        )
+                    })
+                    .map(|(k, x)| (k.clone(), walk(x, places)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(doc, &places)
+}
+
+/// Adds what `every_kind` leaves out: a tree with a defense node, a threat
+/// scored with it naming a node, a control realising the defense, a
+/// second treatment superseding the first, and moved statuses.
+fn richer(c: &Client, base: &str, ids: &HashMap<&str, String>) {
+    let tree = c
+        .post(&format!("{base}/attack-trees"), &json!({"name": "tree two", "root": {"kind": "or", "label": "get in", "children": [
+            {"kind": "leaf", "label": "phish", "attributes": {"cost": 100, "probability": 0.5},
+             "countermeasure": {"kind": "defense", "label": "training", "attributes": {"probability": 0.6}}},
+            {"kind": "leaf", "label": "guess", "attributes": {"cost": 10, "probability": 0.2}}]}}))
+        .ok(201);
+    let phish = &tree["root"]["children"][0];
+    let threat = c
+        .post(
+            &format!("{base}/threats"),
+            &json!({"title": "tree threat", "stride": "spoofing",
+            "attack_tree_node_ids": [id(phish)],
+            "assessment": {"method": "attack_tree", "tree_id": id(&tree), "impact": "high"}}),
+        )
+        .ok(201);
+    let control = c
+        .post(
+            &format!("{base}/controls"),
+            &json!({"name": "awareness", "type": "preventive",
+            "category": "administrative", "status": "implemented", "effectiveness": 40,
+            "threat_ids": [id(&threat)], "defense_node_ids": [id(&phish["countermeasure"])]}),
+        )
+        .ok(201);
+    c.post(
+        &format!("{base}/treatments"),
+        &json!({"threat_id": id(&threat), "strategy": "reduce",
+        "owner": "sec", "control_ids": [id(&control)]}),
+    )
+    .ok(201);
+    c.post(
+        &format!("{base}/treatments"),
+        &json!({"threat_id": id(&threat), "strategy": "transfer",
+        "owner": "sec", "counterparty_party_id": ids["party"], "mechanism": "insurance",
+        "transferred_share": 0.5}),
+    )
+    .ok(201);
+    let t = &ids["treatment"];
+    c.post(
+        &format!("{base}/treatments/{t}/transitions"),
+        &json!({"to": "approved"}),
+    )
+    .ok(200);
+}
+
+both_modes!(our_document_round_trips, |app| {
+    let c = app.client(&app.key("acme", "owner"));
+    let _worker = common::Worker::start(&app);
+    let model = c.model("original");
+    let base = format!("/api/v1/models/{model}");
+    let ids = common::fixtures::every_kind(&c, &base, "plain");
+    richer(&c, &base, &ids);
+    settle(&c, &model);
+    let exported = c.get(&format!("{base}/export?format=json")).ok(200);
+    assert_eq!(exported["format"], "palisade.model/1");
+    assert_eq!(exported["treatments"].as_array().unwrap().len(), 3);
+
+    let r = import(
+        &c,
+        "json",
+        "application/json",
+        exported.to_string().as_bytes(),
+    );
+    let body = r.ok(201);
+    let copy = id(&body["model"]);
+    assert_ne!(copy, model);
+    assert_eq!(body["report"]["notes"], json!([]));
+    assert_eq!(body["report"]["counts"]["treatments"], 3);
+    assert_eq!(body["report"]["counts"]["attack_trees"], 2);
+    settle(&c, &copy);
+    let again = c
+        .get(&format!("/api/v1/models/{copy}/export?format=json"))
+        .ok(200);
+    assert_eq!(normalised(&again), normalised(&exported));
+
+    // The copy is independent: editing it leaves the original alone.
+    c.patch(&format!("/api/v1/models/{copy}"), &json!({"name": "copy"}))
+        .ok(200);
+    assert_eq!(c.get(&base).ok(200)["name"], "original");
+    // And a YAML rendering of the same document imports as well.
+    let yaml = format!("# exported\n{}", exported);
+    import(&c, "json", "application/yaml", yaml.as_bytes()).ok(201);
+});
+
+both_modes!(
+    a_broken_document_names_every_problem_and_writes_nothing,
+    |app| {
+        let c = app.client(&app.key("acme", "owner"));
+        let model = c.model("original");
+        let base = format!("/api/v1/models/{model}");
+        let ids = common::fixtures::every_kind(&c, &base, "plain");
+        let mut doc = c.get(&format!("{base}/export?format=json")).ok(200);
+        let before = model_count(&c);
+        // A dangling reference, a reference of the wrong kind, a duplicate id
+        // and a field of the wrong type, all reported at once.
+        doc["threats"][0]["asset_ids"] = json!([uuid::Uuid::now_v7().to_string()]);
+        doc["controls"][0]["threat_ids"] = json!([ids["asset"]]);
+        doc["parties"][0]["id"] = doc["assets"][0]["id"].clone();
+        doc["trust_zones"][0]["trust_rating"] = json!("high");
+        let r = import(&c, "json", "application/json", doc.to_string().as_bytes());
+        let body = r.problem(422);
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        for f in [
+            "/threats/0/asset_ids/0",
+            "/controls/0/threat_ids/0",
+            "/parties/0/id",
+            "/trust_zones/0",
+        ] {
+            assert!(fields.contains(&f), "no problem at {f}: {fields:?}");
+        }
+        assert_eq!(model_count(&c), before);
+    }
+);

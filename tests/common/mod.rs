@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 pub mod contract;
+pub mod fixtures;
 pub mod receiver;
 
 use palisade_store::testing::TestDatabase;

@@ -87,10 +87,10 @@ struct Records {
     evaluation_entries: Vec<EvaluationEntry>,
 }
 
-/// A fresh record of the model: a new id, version 1, dated now.
+/// A fresh record of the model: version 1, dated now.
 macro_rules! fresh {
-    ($self:ident, $list:ident, $t:ident, $id:ty, $fields:expr $(, $extra:ident: $value:expr)*) => {{
-        let id = <$id>::generate();
+    ($self:ident, $list:ident, $t:ident, $id:expr, $fields:expr $(, $extra:ident: $value:expr)*) => {{
+        let id = $id;
         $self.plan.$list.push($t {
             id,
             model_id: $self.model_id,
@@ -102,6 +102,24 @@ macro_rules! fresh {
         });
         id
     }};
+}
+
+/// For each record kind: `kind(at, fields)` adds a record with a new id,
+/// `kind_with(at, id, fields)` one with an id given beforehand (`None`: a
+/// new one), so a mapping can point references at records not yet added.
+macro_rules! adders {
+    ($($name:ident, $with:ident, $list:ident, $t:ident, $fields:ty, $id:ty, $what:literal $(, $extra:ident: $value:expr)*;)*) => {
+        $(
+            pub fn $name(&mut self, at: &str, fields: $fields) -> $id {
+                self.$with(at, None, fields)
+            }
+
+            pub fn $with(&mut self, at: &str, id: Option<$id>, fields: $fields) -> $id {
+                self.judged(at, $what, fields.validate());
+                fresh!(self, $list, $t, id.unwrap_or_else(<$id>::generate), fields $(, $extra: $value)*)
+            }
+        )*
+    };
 }
 
 impl Builder {
@@ -167,53 +185,29 @@ impl Builder {
         self.model = Some(fields);
     }
 
-    pub fn zone(&mut self, at: &str, fields: TrustZoneFields) -> TrustZoneId {
-        self.judged(at, "trust zone", fields.validate());
-        fresh!(self, trust_zones, TrustZone, TrustZoneId, fields)
-    }
-
-    pub fn asset(&mut self, at: &str, fields: AssetFields) -> AssetId {
-        self.judged(at, "asset", fields.validate());
-        fresh!(self, assets, Asset, AssetId, fields)
-    }
-
-    pub fn party(&mut self, at: &str, fields: PartyFields) -> PartyId {
-        self.judged(at, "party", fields.validate());
-        fresh!(self, parties, Party, PartyId, fields)
-    }
-
-    pub fn actor(&mut self, at: &str, fields: ThreatActorFields) -> ThreatActorId {
-        self.judged(at, "threat actor", fields.validate());
-        fresh!(self, threat_actors, ThreatActor, ThreatActorId, fields)
+    adders! {
+        zone, zone_with, trust_zones, TrustZone, TrustZoneFields, TrustZoneId, "trust zone";
+        asset, asset_with, assets, Asset, AssetFields, AssetId, "asset";
+        party, party_with, parties, Party, PartyFields, PartyId, "party";
+        actor, actor_with, threat_actors, ThreatActor, ThreatActorFields, ThreatActorId, "threat actor";
+        interaction, interaction_with, interactions, Interaction, InteractionFields, InteractionId, "interaction",
+            crosses_trust_boundary: false;
+        threat, threat_with, threats, Threat, ThreatFields, ThreatId, "threat";
+        control, control_with, controls, Control, ControlFields, ControlId, "control";
+        entry, entry_with, evaluation_entries, EvaluationEntry, EvaluationEntryFields, EvaluationEntryId, "evaluation entry";
     }
 
     /// The tree's header is judged here, its structure by the store.
-    pub fn tree(&mut self, at: &str, input: AttackTreeInput) -> AttackTreeId {
+    pub fn tree_with(
+        &mut self,
+        at: &str,
+        id: Option<AttackTreeId>,
+        input: AttackTreeInput,
+    ) -> AttackTreeId {
         self.judged(at, "attack tree", input.validate_header());
-        let id = AttackTreeId::generate();
+        let id = id.unwrap_or_else(AttackTreeId::generate);
         self.plan.attack_trees.push(PlannedTree { id, input });
         id
-    }
-
-    pub fn interaction(&mut self, at: &str, fields: InteractionFields) -> InteractionId {
-        self.judged(at, "interaction", fields.validate());
-        fresh!(self, interactions, Interaction, InteractionId, fields, crosses_trust_boundary: false)
-    }
-
-    pub fn threat(&mut self, at: &str, fields: ThreatFields) -> ThreatId {
-        self.judged(at, "threat", fields.validate());
-        fresh!(self, threats, Threat, ThreatId, fields)
-    }
-
-    pub fn control(&mut self, at: &str, fields: ControlFields) -> ControlId {
-        self.judged(at, "control", fields.validate());
-        fresh!(self, controls, Control, ControlId, fields)
-    }
-
-    /// The threat's controls, so a mapping can add to them as it finds
-    /// where they apply.
-    pub fn control_mut(&mut self, id: ControlId) -> Option<&mut Control> {
-        self.plan.controls.iter_mut().find(|c| c.id == id)
     }
 
     /// A treatment as a client would write it, judged as one would be
@@ -224,8 +218,21 @@ impl Builder {
         input: TreatmentInput,
         status: TreatmentStatus,
     ) -> Option<TreatmentId> {
-        let today = self.today();
-        let fields = match TreatmentFields::from_input(input, Some(today)) {
+        self.treatment_with(at, None, input, status, true)
+    }
+
+    /// With `judge_expiry` false an acceptance may have ended already (a
+    /// document's history).
+    pub fn treatment_with(
+        &mut self,
+        at: &str,
+        id: Option<TreatmentId>,
+        input: TreatmentInput,
+        status: TreatmentStatus,
+        judge_expiry: bool,
+    ) -> Option<TreatmentId> {
+        let today = judge_expiry.then(|| self.today());
+        let fields = match TreatmentFields::from_input(input, today) {
             Ok(f) => f,
             Err(e) => {
                 self.judged(at, "treatment", Err(e));
@@ -233,18 +240,9 @@ impl Builder {
             }
         };
         self.judged(at, "treatment", fields.validate());
-        Some(fresh!(self, treatments, Treatment, TreatmentId, fields,
-            status: status, superseded_by: None))
-    }
-
-    pub fn entry(&mut self, at: &str, fields: EvaluationEntryFields) -> EvaluationEntryId {
-        self.judged(at, "evaluation entry", fields.validate());
-        fresh!(
-            self,
-            evaluation_entries,
-            EvaluationEntry,
-            EvaluationEntryId,
-            fields
+        Some(
+            fresh!(self, treatments, Treatment, id.unwrap_or_else(TreatmentId::generate), fields,
+            status: status, superseded_by: None),
         )
     }
 
