@@ -408,3 +408,220 @@ both_modes!(
         assert_eq!(model_count(&c), before);
     }
 );
+
+both_modes!(the_threat_dragon_demo_imports_record_by_record, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let body = import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        &shared("threat-dragon/three-tier-web-app.json"),
+    )
+    .ok(201);
+    let model = id(&body["model"]);
+    assert_eq!(body["model"]["name"], "Three Tier Web Application");
+    assert_eq!(
+        body["report"]["counts"],
+        json!({"trust_zones": 2, "assets": 3, "parties": 0, "threat_actors": 0, "attack_trees": 0,
+               "interactions": 3, "threats": 2, "controls": 2, "treatments": 2, "evaluation_entries": 0})
+    );
+    let notes = body["report"]["notes"].as_array().unwrap();
+    let at = |p: &str| {
+        notes
+            .iter()
+            .filter(|n| n["pointer"] == p)
+            .map(|n| n["kind"].as_str().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("/detail/diagrams/0/cells/2"),
+        ["dropped"],
+        "the text block: {notes:?}"
+    );
+    assert!(
+        at("/detail/diagrams/0/cells/8").contains(&"approximated"),
+        "the bidirectional flow: {notes:?}"
+    );
+
+    let zones = by_name(&c, &model, "trust-zones");
+    let (z1, z2) = (
+        id(&zones["Trust boundary 1"]),
+        id(&zones["Trust boundary 2"]),
+    );
+    assert_eq!(zones["Trust boundary 1"]["trust_rating"], 50);
+    let assets = by_name(&c, &model, "assets");
+    for (name, zone) in [("Web UI", &z1), ("Web Service", &z2), ("PostgresSQL", &z2)] {
+        let a = &assets[name];
+        assert_eq!(a["kind"], "application", "{name}");
+        assert_eq!(a["trust_zone_id"], zone.as_str(), "{name} sits in its box");
+        assert_eq!(a["in_scope"], true);
+        assert_eq!(a["metadata"]["threat_dragon"]["shape"], "process");
+    }
+    let flows = c.all(&format!("/api/v1/models/{model}/interactions"), 100);
+    let pair = |f: &Value| {
+        (
+            f["source"]["asset_id"].as_str().unwrap().to_string(),
+            f["destination"]["asset_id"].as_str().unwrap().to_string(),
+        )
+    };
+    let (ui, svc, db) = (
+        id(&assets["Web UI"]),
+        id(&assets["Web Service"]),
+        id(&assets["PostgresSQL"]),
+    );
+    let mut pairs: Vec<_> = flows.iter().map(pair).collect();
+    pairs.sort();
+    let mut want = vec![
+        (ui.clone(), svc.clone()),
+        (svc.clone(), ui.clone()),
+        (svc.clone(), db.clone()),
+    ];
+    want.sort();
+    assert_eq!(pairs, want);
+    assert!(flows
+        .iter()
+        .all(|f| f["purpose"].is_null() && f["protocol"].is_null() && f["encrypted"] == false));
+
+    let threats = c.all(&format!("/api/v1/models/{model}/threats"), 100);
+    assert_eq!(threats.len(), 2);
+    let mut impacts: Vec<&str> = threats
+        .iter()
+        .map(|t| t["assessment"]["impact"].as_str().unwrap())
+        .collect();
+    impacts.sort();
+    assert_eq!(impacts, ["high", "moderate"]);
+    for t in &threats {
+        assert_eq!(t["title"], "Store Sensitive Data");
+        assert_eq!(t["stride"], "information_disclosure");
+        assert_eq!(t["asset_ids"], json!([db]));
+        assert_eq!(t["assessment"]["likelihood"], "moderate");
+    }
+    let controls = by_name(&c, &model, "controls");
+    let transferred = &controls["Risk transferred to the infrastructure team"];
+    assert_eq!(transferred["status"], "implemented");
+    assert_eq!(transferred["effectiveness"], 50);
+    let treatments = c.all(&format!("/api/v1/models/{model}/treatments"), 100);
+    assert!(treatments.iter().all(|t| t["strategy"] == "reduce"
+        && t["status"] == "done"
+        && t["owner"] == "A development team"));
+});
+
+both_modes!(the_threagile_example_imports_record_by_record, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let r = import(
+        &c,
+        "threagile",
+        "application/yaml",
+        &shared("threagile/threagile.yaml"),
+    );
+    let body = r.ok(201);
+    let model = id(&body["model"]);
+    assert_eq!(body["model"]["name"], "Some Example Application");
+    assert_eq!(
+        body["report"]["counts"],
+        json!({"trust_zones": 5, "assets": 22, "parties": 4, "threat_actors": 0, "attack_trees": 0,
+               "interactions": 20, "threats": 2, "controls": 1, "treatments": 0, "evaluation_entries": 0})
+    );
+    let notes = body["report"]["notes"].as_array().unwrap();
+    // The tracked risks are all of Threagile's built-in rules.
+    let dropped_tracking = notes
+        .iter()
+        .filter(|n| {
+            n["pointer"]
+                .as_str()
+                .unwrap()
+                .starts_with("/risk_tracking/")
+                && n["kind"] == "dropped"
+        })
+        .count();
+    assert_eq!(dropped_tracking, 6, "{notes:?}");
+
+    let assets = by_name(&c, &model, "assets");
+    let contracts = &assets["Customer Contracts"];
+    assert_eq!(contracts["kind"], "data");
+    assert_eq!(contracts["classification"], "confidential");
+    assert_eq!(contracts["owner"], "Company XYZ");
+    assert_eq!(
+        contracts["cia"],
+        json!({"confidentiality": "medium", "integrity": "high", "availability": "low"})
+    );
+    // Merge keys: the summaries inherit the contracts' fields and override some.
+    let summaries = &assets["Customer Contract Summaries"];
+    assert_eq!(summaries["owner"], "Company XYZ");
+    assert_eq!(
+        summaries["classification"], "confidential",
+        "restricted maps to confidential"
+    );
+    assert_eq!(summaries["metadata"]["threagile"]["quantity"], "very-few");
+    assert_eq!(
+        assets["Customer Accounts"]["classification"], "restricted",
+        "strictly-confidential"
+    );
+
+    let zones = by_name(&c, &model, "trust-zones");
+    assert_eq!(zones["Web DMZ"]["trust_rating"], 60);
+    assert_eq!(zones["Application Network"]["trust_rating"], 40);
+    assert_eq!(zones["Auth Handling Environment"]["trust_rating"], 80);
+    let erp = &assets["Backoffice ERP System"];
+    assert_eq!(erp["kind"], "application");
+    assert_eq!(
+        erp["trust_zone_id"],
+        id(&zones["ERP DMZ"]).as_str(),
+        "the innermost boundary"
+    );
+    assert_eq!(
+        assets["Load Balancer"]["trust_zone_id"],
+        id(&zones["Application Network"]).as_str()
+    );
+    assert_eq!(
+        assets["Customer Contract Database"]["kind"],
+        "infrastructure"
+    );
+
+    let parties = by_name(&c, &model, "parties");
+    assert_eq!(parties.len(), 4);
+    assert_eq!(parties["Customer Web Client"]["kind"], "customer");
+    assert_eq!(parties["Customer Web Client"]["trust_level"], "untrusted");
+    assert_eq!(parties["Backoffice Client"]["kind"], "employee");
+    assert_eq!(
+        parties["Backoffice Client"]["trust_zone_id"],
+        id(&zones["Dev Network"]).as_str()
+    );
+
+    let flows = c.all(&format!("/api/v1/models/{model}/interactions"), 100);
+    let db = id(&assets["Customer Contract Database"]);
+    let jdbc = flows
+        .iter()
+        .find(|f| f["destination"]["asset_id"] == db.as_str() && f["protocol"] == "jdbc")
+        .unwrap();
+    assert_eq!(jdbc["source"]["asset_id"], id(erp).as_str());
+    assert_eq!(jdbc["authenticated"], true);
+    assert_eq!(jdbc["encrypted"], false);
+    assert_eq!(jdbc["data_asset_ids"].as_array().unwrap().len(), 3);
+    let from_customer = flows
+        .iter()
+        .find(|f| f["source"]["party_id"] == id(&parties["Customer Web Client"]).as_str())
+        .unwrap();
+    assert_eq!(from_customer["protocol"], "https");
+    assert_eq!(from_customer["encrypted"], true);
+
+    let threats = by_name(&c, &model, "threats");
+    let at_db = &threats["Example Individual Risk at Database"];
+    assert_eq!(at_db["stride"], "repudiation");
+    assert_eq!(
+        at_db["assessment"],
+        json!({"method": "nist", "likelihood": "moderate", "impact": "moderate"})
+    );
+    assert_eq!(at_db["asset_ids"], json!([db]));
+    let at_fs = &threats["Example Individual Risk at Contract Filesystem"];
+    assert_eq!(
+        at_fs["assessment"],
+        json!({"method": "nist", "likelihood": "very_high", "impact": "very_high"})
+    );
+    let controls = c.all(&format!("/api/v1/models/{model}/controls"), 10);
+    assert_eq!(
+        controls[0]["description"],
+        "Some text describing the mitigation..."
+    );
+    assert_eq!(controls[0]["threat_ids"].as_array().unwrap().len(), 2);
+});

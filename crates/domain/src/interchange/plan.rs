@@ -110,6 +110,7 @@ macro_rules! fresh {
 macro_rules! adders {
     ($($name:ident, $with:ident, $list:ident, $t:ident, $fields:ty, $id:ty, $what:literal $(, $extra:ident: $value:expr)*;)*) => {
         $(
+            #[allow(dead_code)]
             pub fn $name(&mut self, at: &str, fields: $fields) -> $id {
                 self.$with(at, None, fields)
             }
@@ -246,6 +247,12 @@ impl Builder {
         )
     }
 
+    /// A control added before, so a mapping can add where it applies as it
+    /// finds out; controls are judged again when the plan is finished.
+    pub fn control_mut(&mut self, id: ControlId) -> Option<&mut Control> {
+        self.plan.controls.iter_mut().find(|c| c.id == id)
+    }
+
     pub fn has_treatments(&self) -> bool {
         !self.plan.treatments.is_empty()
     }
@@ -255,6 +262,15 @@ impl Builder {
             self.problem("", "the file names no model (a title or name is required)");
             return Err(ImportError::Invalid(self.problems));
         };
+        let grown: Vec<(String, Result<(), ValidationErrors>)> = self
+            .plan
+            .controls
+            .iter()
+            .map(|c| (c.fields.name.clone(), c.fields.validate()))
+            .collect();
+        for (name, result) in grown {
+            self.judged("", &format!("control {name:?}"), result);
+        }
         if !self.problems.is_empty() {
             return Err(ImportError::Invalid(self.problems));
         }
