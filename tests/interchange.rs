@@ -625,3 +625,186 @@ both_modes!(the_threagile_example_imports_record_by_record, |app| {
     );
     assert_eq!(controls[0]["threat_ids"].as_array().unwrap().len(), 2);
 });
+
+/// An OTM document's elements of one list by name.
+fn otm_by_name<'a>(doc: &'a Value, list: &str) -> HashMap<String, &'a Value> {
+    doc[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e))
+        .collect()
+}
+
+/// What a round trip must keep of an OTM file: zones, components,
+/// dataflows, threats and mitigations by name, with their ratings and
+/// what they point at (by name).
+fn otm_essence(doc: &Value) -> Value {
+    let names: HashMap<&str, &str> = [
+        "trustZones",
+        "components",
+        "assets",
+        "threats",
+        "mitigations",
+    ]
+    .iter()
+    .flat_map(|l| doc[*l].as_array().unwrap().iter())
+    .map(|e| (e["id"].as_str().unwrap(), e["name"].as_str().unwrap()))
+    .collect();
+    let name = |v: &Value| {
+        names
+            .get(v.as_str().unwrap_or_default())
+            .copied()
+            .unwrap_or("?")
+    };
+    let mut out = json!({});
+    out["trustZones"] = otm_by_name(doc, "trustZones")
+        .into_iter()
+        .map(|(n, z)| (n, z["risk"]["trustRating"].clone()))
+        .collect();
+    out["assets"] = otm_by_name(doc, "assets")
+        .into_iter()
+        .map(|(n, a)| (n, a["risk"].clone()))
+        .collect();
+    out["components"] = otm_by_name(doc, "components")
+        .into_iter()
+        .map(|(n, c)| {
+            let parent = c["parent"]
+                .get("trustZone")
+                .or(c["parent"].get("component"))
+                .unwrap();
+            let mut threats: Vec<String> = c["threats"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| name(&t["threat"]).to_string())
+                .collect();
+            threats.sort();
+            (
+                n,
+                json!({"type": c["type"], "parent": name(parent), "threats": threats}),
+            )
+        })
+        .collect();
+    out["dataflows"] = otm_by_name(doc, "dataflows")
+        .into_iter()
+        .map(|(n, f)| (n, json!([name(&f["source"]), name(&f["destination"])])))
+        .collect();
+    out["threats"] = otm_by_name(doc, "threats")
+        .into_iter()
+        .map(|(n, t)| (n, json!([t["risk"]["likelihood"], t["risk"]["impact"]])))
+        .collect();
+    out["mitigations"] = otm_by_name(doc, "mitigations")
+        .into_iter()
+        .map(|(n, m)| (n, m["riskReduction"].clone()))
+        .collect();
+    out
+}
+
+both_modes!(otm_round_trips_and_exports_valid_otm, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let original: Value = serde_json::from_slice(&shared("otm/EXAMPLE.json")).unwrap();
+    let model =
+        id(&import(&c, "otm", "application/json", &shared("otm/EXAMPLE.json")).ok(201)["model"]);
+    let r = c.get(&format!("/api/v1/models/{model}/export?format=otm"));
+    assert_eq!(r.header("content-type"), Some("application/vnd.otm+json"));
+    let exported = r.ok(200);
+    assert_valid_otm(&exported);
+    assert_eq!(exported["otmVersion"], "0.2.0");
+    assert_eq!(exported["project"]["name"], "Test project");
+    assert_eq!(otm_essence(&exported), otm_essence(&original));
+    // The components keep their OTM ids and the data assets they process.
+    let comps = otm_by_name(&exported, "components");
+    assert_eq!(comps["Web Service"]["id"], "web-service");
+    assert_eq!(
+        comps["Web Service"]["assets"]["processed"],
+        json!(["cc-data", "public-info"])
+    );
+
+    // Exported OTM imports again to the same essence, and as YAML too.
+    let again = id(&import(
+        &c,
+        "otm",
+        "application/json",
+        exported.to_string().as_bytes(),
+    )
+    .ok(201)["model"]);
+    let second = c
+        .get(&format!("/api/v1/models/{again}/export?format=otm"))
+        .ok(200);
+    assert_eq!(otm_essence(&second), otm_essence(&original));
+    let yaml = c.request(
+        "GET",
+        &format!("/api/v1/models/{model}/export?format=otm"),
+        &[("Accept", "application/yaml")],
+        None,
+    );
+    assert_eq!(yaml.status, 200);
+    assert_eq!(yaml.header("content-type"), Some("application/yaml"));
+    let from_yaml: Value = serde_norway::from_str(&yaml.text).unwrap();
+    assert_eq!(from_yaml, exported, "the YAML says what the JSON says");
+    let third = id(&import(&c, "otm", "application/yaml", yaml.text.as_bytes()).ok(201)["model"]);
+    assert_eq!(
+        otm_essence(
+            &c.get(&format!("/api/v1/models/{third}/export?format=otm"))
+                .ok(200)
+        ),
+        otm_essence(&original)
+    );
+    // Our own document has no YAML form.
+    c.request(
+        "GET",
+        &format!("/api/v1/models/{model}/export?format=json"),
+        &[("Accept", "application/yaml")],
+        None,
+    )
+    .problem(406);
+    c.get(&format!("/api/v1/models/{model}/export?format=pdf"))
+        .problem(422);
+});
+
+both_modes!(a_model_made_here_exports_valid_otm, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("native");
+    let base = format!("/api/v1/models/{model}");
+    let ids = common::fixtures::every_kind(&c, &base, "plain");
+    let unzoned = c
+        .post(
+            &format!("{base}/assets"),
+            &json!({"name": "loose service", "kind": "service"}),
+        )
+        .ok(201);
+    let doc = c.get(&format!("{base}/export?format=otm")).ok(200);
+    assert_valid_otm(&doc);
+    let comps = otm_by_name(&doc, "components");
+    // The data asset sits in a zone, so it is a component there; the party is one too.
+    assert_eq!(
+        comps["plain db"]["parent"]["trustZone"],
+        ids["inner_zone"].as_str()
+    );
+    assert_eq!(comps["plain vendor"]["type"], "party-vendor");
+    assert_eq!(
+        comps["loose service"]["parent"]["trustZone"],
+        "palisade-unzoned"
+    );
+    assert_eq!(comps["loose service"]["id"], id(&unzoned).as_str());
+    let zones = otm_by_name(&doc, "trustZones");
+    assert!(zones.contains_key("Unzoned"));
+    let flow = &doc["dataflows"][0];
+    assert_eq!(flow["source"], ids["party"].as_str());
+    assert_eq!(flow["destination"], ids["asset"].as_str());
+    // A CVSS threat has no likelihood of its own: its impact is the inherent score.
+    settle(&c, &model);
+    let threat = &otm_by_name(&doc, "threats")["plain threat"];
+    assert_eq!(threat["categories"], json!(["Tampering"]));
+    assert!(threat["risk"]["likelihood"].is_null());
+    let mitigation = &otm_by_name(&doc, "mitigations")["plain WAF"];
+    assert_eq!(mitigation["riskReduction"], 60);
+    assert_eq!(
+        comps["plain db"]["threats"][0]["mitigations"][0],
+        json!({"mitigation": ids["control"], "state": "required"})
+    );
+    // Another organisation's model is not found.
+    let other = app.client(&app.key("globex", "editor"));
+    other.get(&format!("{base}/export?format=otm")).problem(404);
+});

@@ -77,7 +77,11 @@ fn syntax_of(req: &HttpRequest) -> Result<Syntax, ApiError> {
         (serde_json::Value = "application/json"),
         (String = "application/yaml"))),
     responses((status = 201, description = "The new model and the import report", body = ImportResult,
-        headers(("Location" = String, description = "The model's URL")))),
+        headers(("Location" = String, description = "The model's URL"))),
+        (status = 400, description = "The file is not well-formed JSON or YAML", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than the import limit (`PALISADE_MAX_IMPORT`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither JSON nor YAML", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file has problems: `errors` lists every one, each `field` a JSON pointer into the file", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub async fn import_model(
     state: web::Data<AppState>,
@@ -173,7 +177,9 @@ fn wants_yaml(req: &HttpRequest) -> bool {
     responses((status = 200, description = "The model in the asked format", content(
         (crate::routes::versions::ModelDocumentDoc = "application/json"),
         (OtmDocument = "application/vnd.otm+json"),
-        (String = "application/yaml")))),
+        (String = "application/yaml"))),
+        (status = 406, description = "YAML was asked for the json format", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The model is larger than an export holds", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 pub async fn export_model(
     state: web::Data<AppState>,
