@@ -808,3 +808,479 @@ both_modes!(a_model_made_here_exports_valid_otm, |app| {
     let other = app.client(&app.key("globex", "editor"));
     other.get(&format!("{base}/export?format=otm")).problem(404);
 });
+
+/// The pointers a 422 names.
+fn problem_fields(r: &Resp) -> Vec<String> {
+    r.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn minimal_otm() -> Value {
+    json!({"otmVersion": "0.1.0", "project": {"name": "p", "id": "p"},
+           "trustZones": [{"id": "z", "name": "zone", "risk": {"trustRating": 10}}],
+           "components": [{"id": "c", "name": "comp", "type": "web-service", "parent": {"trustZone": "z"}}]})
+}
+
+#[test]
+fn hostile_files_are_refused_and_write_nothing() {
+    let app = Palisade::start_with(Mode::Embedded, &[("PALISADE_MAX_IMPORT", "2000000")]);
+    let c = app.client(&app.key("acme", "editor"));
+    let before = model_count(&c);
+
+    // Deep nesting: refused where it crosses the bound.
+    let mut deep = minimal_otm();
+    let mut nest = json!(1);
+    for _ in 0..80 {
+        nest = json!({"x": nest});
+    }
+    deep["project"]["attributes"] = nest;
+    let fields = problem_fields(&import(
+        &c,
+        "otm",
+        "application/json",
+        deep.to_string().as_bytes(),
+    ));
+    assert!(
+        fields[0].starts_with("/project/attributes/x/x"),
+        "{fields:?}"
+    );
+    let deep_yaml = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    import(&c, "otm", "application/yaml", deep_yaml.as_bytes()).problem(422);
+
+    // A billion laughs: nine levels of nine aliases.
+    let mut bomb = String::from("otmVersion: 0.2.0\nproject: {name: p, id: p}\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(", ")
+        ));
+    }
+    let r = import(&c, "otm", "application/yaml", bomb.as_bytes());
+    let body = r.problem(422);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more values"),
+        "{body}"
+    );
+
+    // A huge string, wrong types, duplicate ids and dangling references,
+    // each named by its pointer, all at once.
+    let mut bad = minimal_otm();
+    bad["project"]["name"] = json!("x".repeat(1_100_000));
+    import(&c, "otm", "application/json", bad.to_string().as_bytes()).names_field("/project/name");
+    let mut bad = minimal_otm();
+    bad["project"]["name"] = json!(42);
+    bad["trustZones"][0]["risk"]["trustRating"] = json!("high");
+    bad["components"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "c", "name": "again", "type": "x", "parent": {"trustZone": "z"}}));
+    bad["components"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "d", "name": "lost", "type": "x", "parent": {"trustZone": "nowhere"}}));
+    bad["dataflows"] = json!([{"id": "f", "name": "f", "source": "c", "destination": "ghost"}]);
+    bad["components"][0]["threats"] = json!([{"threat": "no-such-threat", "state": "exposed"}]);
+    bad["trustZones"][0]["risk"]["extra"] = json!(true);
+    let fields = problem_fields(&import(
+        &c,
+        "otm",
+        "application/json",
+        bad.to_string().as_bytes(),
+    ));
+    for f in [
+        "/project/name",
+        "/trustZones/0/risk/trustRating",
+        "/components/1/id",
+        "/components/2/parent/trustZone",
+        "/dataflows/0/destination",
+        "/components/0/threats/0/threat",
+    ] {
+        assert!(
+            fields.contains(&f.to_string()),
+            "no problem at {f}: {fields:?}"
+        );
+    }
+    // A rating out of range.
+    let mut bad = minimal_otm();
+    bad["trustZones"][0]["risk"]["trustRating"] = json!(140);
+    import(&c, "otm", "application/json", bad.to_string().as_bytes())
+        .names_field("/trustZones/0/risk/trustRating");
+    // Components that nest in a cycle.
+    let mut bad = minimal_otm();
+    bad["components"] = json!([{"id": "a", "name": "a", "type": "x", "parent": {"component": "b"}},
+                               {"id": "b", "name": "b", "type": "x", "parent": {"component": "a"}}]);
+    import(&c, "otm", "application/json", bad.to_string().as_bytes()).problem(422);
+    // More elements than a file may hold, refused before they are mapped.
+    let mut bad = minimal_otm();
+    bad["dataflows"] = Value::Array(vec![json!(0); 100_001]);
+    import(&c, "otm", "application/json", bad.to_string().as_bytes()).names_field("/dataflows");
+
+    // Over the size limit, whether declared or streamed.
+    let big = vec![b' '; 2_000_001];
+    import(&c, "otm", "application/json", &big).problem(413);
+    // Not JSON, not YAML, not a known format.
+    import(&c, "otm", "application/json", b"{\"otmVersion\": ").problem(400);
+    import(&c, "otm", "application/yaml", b"a: [1, 2\n").problem(400);
+    import(&c, "otm", "text/csv", b"a,b").problem(415);
+    import(&c, "visio", "application/json", b"{}").problem(422);
+    c.request("POST", "/api/v1/models/import", &[], Some(b"{}"))
+        .names_field("format");
+    import(&c, "otm", "application/json", b"[]").names_field("");
+    import(
+        &c,
+        "otm",
+        "application/json",
+        br#"{"otmVersion": "9.0", "project": {"name": "p", "id": "p"}}"#,
+    )
+    .names_field("/otmVersion");
+    // A viewer may not import.
+    let viewer = app.client(&app.key("acme", "viewer"));
+    import(
+        &viewer,
+        "otm",
+        "application/json",
+        minimal_otm().to_string().as_bytes(),
+    )
+    .problem(403);
+
+    assert_eq!(model_count(&c), before, "nothing was written");
+    // And the minimal file itself imports.
+    import(
+        &c,
+        "otm",
+        "application/json",
+        minimal_otm().to_string().as_bytes(),
+    )
+    .ok(201);
+    assert_eq!(model_count(&c), before + 1);
+}
+
+both_modes!(otm_edge_cases_import_leniently, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    // 0.1.0 with nulls everywhere optional, unknown fields, a nested zone,
+    // nested components, no dataflows, threats with a null likelihood and
+    // categories that are not STRIDE, a mitigation marked partial.
+    let doc = json!({
+        "otmVersion": "0.1.0",
+        "project": {"name": "edge", "id": "e", "description": null, "owner": null, "tags": null, "vendorExtension": {"a": 1}},
+        "representations": null, "assets": null, "dataflows": null,
+        "trustZones": [
+            {"id": "outer", "name": "Outer", "risk": {"trustRating": 30}, "representations": null},
+            {"id": "inner", "name": "Inner", "risk": {"trustRating": 70}, "parent": {"trustZone": "outer"}},
+            {"id": "norisk", "name": "No rating"}
+        ],
+        "components": [
+            {"id": "leaf", "name": "Leaf", "type": "code-module", "parent": {"component": "mid"}, "tags": [null, "t"],
+             "threats": [{"threat": "t1", "state": "mitigated", "mitigations": [{"mitigation": "m1", "state": "partially-implemented"}]}]},
+            {"id": "mid", "name": "Mid", "type": "container", "parent": {"component": "top"}},
+            {"id": "top", "name": "Top", "type": "web-service", "parent": {"trustZone": "inner"}, "unknown": [1, 2]}
+        ],
+        "threats": [{"id": "t1", "name": "Odd threat", "categories": ["LINDDUN: Linkability", null], "risk": {"likelihood": null, "impact": 30}}],
+        "mitigations": [{"id": "m1", "name": "Patch", "riskReduction": 75.4}]
+    });
+    let body = import(&c, "otm", "application/json", doc.to_string().as_bytes()).ok(201);
+    let model = id(&body["model"]);
+    let notes = body["report"]["notes"].as_array().unwrap();
+    let has = |p: &str, k: &str| notes.iter().any(|n| n["pointer"] == p && n["kind"] == k);
+    assert!(has("/trustZones/1/parent", "approximated"), "{notes:?}");
+    assert!(
+        has("/trustZones/2", "approximated"),
+        "no rating: 50 {notes:?}"
+    );
+    assert!(has("/threats/0/categories", "approximated"), "{notes:?}");
+    assert!(
+        has("/threats/0/risk/likelihood", "approximated"),
+        "{notes:?}"
+    );
+    assert!(
+        has("/threats/0/risk/impact", "approximated"),
+        "30 is moderate, exported as 50: {notes:?}"
+    );
+    let zones = by_name(&c, &model, "trust-zones");
+    assert_eq!(zones["No rating"]["trust_rating"], 50);
+    let assets = by_name(&c, &model, "assets");
+    let (top, mid, leaf) = (&assets["Top"], &assets["Mid"], &assets["Leaf"]);
+    assert_eq!(mid["parent_id"], id(top).as_str());
+    assert_eq!(leaf["parent_id"], id(mid).as_str());
+    assert_eq!(
+        leaf["trust_zone_id"],
+        id(&zones["Inner"]).as_str(),
+        "a nested component is in its top's zone"
+    );
+    assert_eq!(leaf["tags"], json!(["t"]));
+    assert_eq!(mid["kind"], "infrastructure");
+    let threat = &c.all(&format!("/api/v1/models/{model}/threats"), 10)[0];
+    assert_eq!(threat["stride"], "tampering");
+    assert_eq!(
+        threat["assessment"],
+        json!({"method": "nist", "likelihood": "moderate", "impact": "moderate"})
+    );
+    let control = &c.all(&format!("/api/v1/models/{model}/controls"), 10)[0];
+    assert_eq!(control["status"], "partial");
+    assert_eq!(control["effectiveness"], 75);
+    let treatment = &c.all(&format!("/api/v1/models/{model}/treatments"), 10)[0];
+    assert_eq!(
+        (
+            treatment["strategy"].as_str(),
+            treatment["status"].as_str(),
+            treatment["owner"].as_str()
+        ),
+        (Some("reduce"), Some("done"), Some("unassigned"))
+    );
+
+    // An accepted threat: accepting risk needs the owner role.
+    let mut accepted = minimal_otm();
+    accepted["threats"] =
+        json!([{"id": "t", "name": "T", "risk": {"likelihood": 50, "impact": 100}}]);
+    accepted["components"][0]["threats"] = json!([{"threat": "t", "state": "accepted"}]);
+    let before = model_count(&c);
+    import(
+        &c,
+        "otm",
+        "application/json",
+        accepted.to_string().as_bytes(),
+    )
+    .problem(403);
+    assert_eq!(model_count(&c), before);
+    let owner = app.client(&app.key("acme", "owner"));
+    let model = id(&import(
+        &owner,
+        "otm",
+        "application/json",
+        accepted.to_string().as_bytes(),
+    )
+    .ok(201)["model"]);
+    let t = &owner.all(&format!("/api/v1/models/{model}/treatments"), 10)[0];
+    assert_eq!(
+        (t["strategy"].as_str(), t["status"].as_str()),
+        (Some("accept"), Some("approved"))
+    );
+});
+
+both_modes!(threat_dragon_edge_cases, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let cell = |shape: &str, id: &str, data: Value| json!({"shape": shape, "id": id, "position": {"x": 10, "y": 10}, "size": {"width": 20, "height": 20}, "data": data});
+    let doc = json!({
+        "version": "2.2.0",
+        "summary": {"title": "td edge", "owner": null, "description": null},
+        "detail": {"contributors": null, "diagrams": [{"id": 0, "title": "d", "diagramType": "LINDDUN", "cells": [
+            cell("actor", "a", json!({"type": "tm.Actor", "name": "User", "threats": null})),
+            cell("store", "s", json!({"type": "tm.Store", "name": null, "isEncrypted": true, "outOfScope": true})),
+            cell("process", "p", json!(null)),
+            cell("weird-shape", "w", json!({})),
+            {"shape": "flow", "id": "f1", "source": {"cell": "a"}, "target": {"cell": "p"}, "data": {"name": "login", "protocol": "https", "isEncrypted": true,
+                "threats": [{"title": "Sniff", "status": "Open", "severity": "Critical", "type": "Information disclosure", "mitigation": "Use TLS 1.3"},
+                            {"title": null, "status": "NotApplicable", "severity": null, "type": "Linkability"}]}},
+            {"shape": "flow", "id": "f2", "source": {"x": 1, "y": 2}, "target": {"cell": "p"}, "data": null}
+        ]}]}
+    });
+    let body = import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        doc.to_string().as_bytes(),
+    )
+    .ok(201);
+    let model = id(&body["model"]);
+    let counts = &body["report"]["counts"];
+    assert_eq!(
+        (
+            counts["parties"].as_u64(),
+            counts["assets"].as_u64(),
+            counts["interactions"].as_u64(),
+            counts["threats"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1), Some(2))
+    );
+    let notes = body["report"]["notes"].as_array().unwrap();
+    let has = |p: &str, k: &str| notes.iter().any(|n| n["pointer"] == p && n["kind"] == k);
+    assert!(
+        has("/detail/diagrams/0/cells/3", "dropped"),
+        "the unknown shape: {notes:?}"
+    );
+    assert!(
+        has("/detail/diagrams/0/cells/5", "dropped"),
+        "the flow from a point: {notes:?}"
+    );
+    let assets = by_name(&c, &model, "assets");
+    let store = &assets["Unnamed store"];
+    assert_eq!(
+        (store["kind"].as_str(), store["in_scope"].as_bool()),
+        (Some("data"), Some(false))
+    );
+    assert_eq!(store["metadata"]["threat_dragon"]["isEncrypted"], true);
+    let flow = &c.all(&format!("/api/v1/models/{model}/interactions"), 10)[0];
+    assert_eq!(
+        (
+            flow["purpose"].as_str(),
+            flow["protocol"].as_str(),
+            flow["encrypted"].as_bool()
+        ),
+        (Some("login"), Some("https"), Some(true))
+    );
+    let threats = by_name(&c, &model, "threats");
+    assert_eq!(threats["Sniff"]["interaction_ids"], json!([id(flow)]));
+    assert_eq!(threats["Sniff"]["assessment"]["impact"], "very_high");
+    assert_eq!(threats["Untitled threat"]["stride"], "tampering");
+    let treatments = c.all(&format!("/api/v1/models/{model}/treatments"), 10);
+    assert_eq!(
+        treatments.len(),
+        1,
+        "the open threat with a mitigation: a proposed reduction; the N/A one none"
+    );
+    assert_eq!(treatments[0]["status"], "proposed");
+    assert_eq!(
+        by_name(&c, &model, "controls")["Use TLS 1.3"]["status"],
+        "planned"
+    );
+
+    // Strict where data would be corrupted: a flow to no cell, an id twice, a v1 file.
+    let mut bad = doc.clone();
+    bad["detail"]["diagrams"][0]["cells"][4]["target"]["cell"] = json!("ghost");
+    bad["detail"]["diagrams"][0]["cells"][1]["id"] = json!("a");
+    let fields = problem_fields(&import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        bad.to_string().as_bytes(),
+    ));
+    assert!(
+        fields.contains(&"/detail/diagrams/0/cells/4/target/cell".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"/detail/diagrams/0/cells/1/id".to_string()),
+        "{fields:?}"
+    );
+    let v1 = json!({"summary": {"title": "old"}, "detail": {"diagrams": [{"diagramJson": {"cells": []}}]}});
+    import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        v1.to_string().as_bytes(),
+    )
+    .names_field("/detail/diagrams/0/diagramJson");
+    import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        br#"{"detail": {}}"#,
+    )
+    .names_field("/summary");
+});
+
+both_modes!(threagile_edge_cases, |app| {
+    let owner = app.client(&app.key("acme", "owner"));
+    let yaml = r#"
+title: tracked
+author: {name: Ann}
+data_assets:
+  Secrets: {id: secrets, confidentiality: strictly-confidential, integrity: critical, availability: operational}
+technical_assets:
+  Vault: {id: vault, type: datastore, confidentiality: confidential, integrity: critical, availability: critical, data_assets_stored: [secrets]}
+  App:
+    id: app
+    type: process
+    confidentiality: internal
+    integrity: important
+    availability: important
+    communication_links:
+      Read secrets: {target: vault, protocol: https, authentication: token, data_assets_received: [secrets]}
+trust_boundaries:
+  Outer: {id: outer, type: network-on-prem, technical_assets_inside: [app], trust_boundaries_nested: [inner]}
+  Inner: {id: inner, type: execution-environment, technical_assets_inside: [vault]}
+individual_risk_categories:
+  Leaky Vault:
+    id: leaky-vault
+    description: The vault leaks
+    mitigation: Rotate keys
+    stride: information-disclosure
+    risks_identified:
+      Leak at Vault: {severity: high, exploitation_likelihood: very-likely, exploitation_impact: high, most_relevant_technical_asset: vault}
+      Leak at App: {severity: low, exploitation_likelihood: unlikely, exploitation_impact: low, most_relevant_technical_asset: app}
+risk_tracking:
+  leaky-vault@vault: {status: mitigated, justification: Rotated, ticket: SEC-1, checked_by: Bob, date: 2020-01-04}
+  leaky-vault@*: {status: accepted, justification: Low, checked_by: Bob}
+"#;
+    let r = import(&owner, "threagile", "application/yaml", yaml.as_bytes());
+    // The wildcard key also matches the risk the first key tracks.
+    let fields = problem_fields(&r);
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("/risk_tracking/leaky-vault@")),
+        "{fields:?}"
+    );
+    let yaml = yaml.replace("leaky-vault@*:", "leaky-vault@app:");
+    let body = import(&owner, "threagile", "application/yaml", yaml.as_bytes()).ok(201);
+    let model = id(&body["model"]);
+    let assets = by_name(&owner, &model, "assets");
+    let zones = by_name(&owner, &model, "trust-zones");
+    assert_eq!(
+        assets["Vault"]["trust_zone_id"],
+        id(&zones["Inner"]).as_str()
+    );
+    assert_eq!(assets["App"]["trust_zone_id"], id(&zones["Outer"]).as_str());
+    let threats = by_name(&owner, &model, "threats");
+    let treatments = owner.all(&format!("/api/v1/models/{model}/treatments"), 10);
+    let of = |t: &str| {
+        treatments
+            .iter()
+            .find(|x| x["threat_id"] == id(&threats[t]).as_str())
+            .unwrap()
+    };
+    let vault = of("Leak at Vault");
+    assert_eq!(
+        (
+            vault["strategy"].as_str(),
+            vault["status"].as_str(),
+            vault["owner"].as_str()
+        ),
+        (Some("reduce"), Some("done"), Some("Bob"))
+    );
+    assert_eq!(
+        vault["ticket"],
+        json!({"system": "threagile", "key": "SEC-1"})
+    );
+    assert_eq!(vault["rationale"], "Rotated");
+    let app_t = of("Leak at App");
+    assert_eq!(
+        (app_t["strategy"].as_str(), app_t["justification"].as_str()),
+        (Some("accept"), Some("Low"))
+    );
+    let control = &owner.all(&format!("/api/v1/models/{model}/controls"), 10)[0];
+    assert_eq!(
+        (control["name"].as_str(), control["status"].as_str()),
+        (Some("Leaky Vault: mitigation"), Some("implemented"))
+    );
+
+    // An unknown enum value and a link to nowhere, by pointer.
+    let bad = yaml
+        .replace(
+            "integrity: critical, availability: operational",
+            "integrity: vital, availability: operational",
+        )
+        .replace("target: vault", "target: nowhere");
+    let fields = problem_fields(&import(
+        &owner,
+        "threagile",
+        "application/yaml",
+        bad.as_bytes(),
+    ));
+    assert!(
+        fields.contains(&"/data_assets/Secrets/integrity".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        fields
+            .contains(&"/technical_assets/App/communication_links/Read secrets/target".to_string()),
+        "{fields:?}"
+    );
+});
