@@ -149,6 +149,9 @@ fn every_enum_schema_lists_the_wire_values() {
         d::integration::IntegrationKind => "IntegrationKind",
         d::webhook::EventType => "EventType",
         d::webhook::DeliveryStatus => "DeliveryStatus",
+        d::interchange::ImportFormat => "ImportFormat",
+        d::interchange::ExportFormat => "ExportFormat",
+        d::interchange::NoteKind => "NoteKind",
     ];
     expected.push((
         "ReceiptStatus",

@@ -145,6 +145,8 @@ mod contract;
         routes::treatments::TransferPlan,
         routes::treatments::ReducePlan,
         routes::treatments::AcceptPlan,
+        palisade_domain::interchange::ImportFormat,
+        palisade_domain::interchange::ExportFormat,
     )),
     modifiers(&Conventions),
     tags(

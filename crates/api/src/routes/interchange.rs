@@ -5,7 +5,9 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use palisade_domain::interchange::{self, ExportFormat, Format, ImportError, ImportReport, Syntax};
+use palisade_domain::interchange::{
+    self, ExportFormat, ImportError, ImportFormat, ImportReport, Syntax,
+};
 use palisade_domain::model::Model;
 use palisade_store::{import, snapshot};
 use serde::{Deserialize, Serialize};
@@ -30,8 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// The file's format.
-    #[param(required = true, value_type = Format)]
-    pub format: Option<Format>,
+    #[param(required = true, value_type = ImportFormat)]
+    pub format: Option<ImportFormat>,
 }
 
 /// The imported model and what the import did.

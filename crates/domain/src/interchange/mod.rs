@@ -26,7 +26,7 @@ use crate::validation::ValidationErrors;
 
 string_enum!(
     /// The formats a model can be imported from.
-    Format {
+    ImportFormat {
         Otm => "otm",
         ThreatDragon => "threat-dragon",
         Threagile => "threagile",
@@ -86,7 +86,7 @@ pub struct ImportCounts {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
-    pub format: Format,
+    pub format: ImportFormat,
     pub counts: ImportCounts,
     /// The first `MAX_NOTES` (1000) notes, in file order.
     pub notes: Vec<ImportNote>,
@@ -108,7 +108,7 @@ pub enum ImportError {
 /// Reads `body` as `format` and maps it to a plan of new records, all
 /// validated, dated `now`; nothing is written here.
 pub fn import(
-    format: Format,
+    format: ImportFormat,
     body: &[u8],
     syntax: Syntax,
     now: DateTime<Utc>,
@@ -122,10 +122,10 @@ pub fn import(
     let mut b = plan::Builder::new(now);
     let root = source::Node::root(&value);
     match format {
-        Format::Otm => otm::import(root, &mut b),
-        Format::ThreatDragon => threat_dragon::import(root, &mut b),
-        Format::Threagile => threagile::import(root, &mut b),
-        Format::Json => json::import(root, &mut b),
+        ImportFormat::Otm => otm::import(root, &mut b),
+        ImportFormat::ThreatDragon => threat_dragon::import(root, &mut b),
+        ImportFormat::Threagile => threagile::import(root, &mut b),
+        ImportFormat::Json => json::import(root, &mut b),
     }
     b.finish(format)
 }

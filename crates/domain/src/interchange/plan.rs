@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Format, ImportCounts, ImportError, ImportNote, ImportReport, NoteKind, MAX_NOTES};
+use super::{
+    ImportCounts, ImportError, ImportFormat, ImportNote, ImportReport, NoteKind, MAX_NOTES,
+};
 use crate::asset::{Asset, AssetFields};
 use crate::environment::{
     Interaction, InteractionFields, Party, PartyFields, TrustZone, TrustZoneFields,
@@ -257,7 +259,10 @@ impl Builder {
         !self.plan.treatments.is_empty()
     }
 
-    pub fn finish(mut self, format: Format) -> Result<(ImportPlan, ImportReport), ImportError> {
+    pub fn finish(
+        mut self,
+        format: ImportFormat,
+    ) -> Result<(ImportPlan, ImportReport), ImportError> {
         let Some(fields) = self.model.take() else {
             self.problem("", "the file names no model (a title or name is required)");
             return Err(ImportError::Invalid(self.problems));
