@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use palisade_domain::interchange::{self, ImportFormat, Syntax};
 use palisade_api::{ApiConfig, AppState, Dependency};
 use palisade_domain::role::Role;
 use palisade_store::{api_keys, orgs, Actor, Backend, Store};
@@ -59,6 +60,18 @@ enum Command {
         #[arg(long, default_value = "palisade-demo")]
         out: std::path::PathBuf,
     },
+    /// Import a model from a file: Open Threat Model (otm), OWASP Threat
+    /// Dragon v2 (threat-dragon), Threagile (threagile) or Palisade's own
+    /// document (json). YAML when the file ends in .yaml or .yml. Prints the
+    /// new model and the import report as JSON.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long, value_parser = parse_format)]
+        format: ImportFormat,
+        /// The organisation to import into (created if needed).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -79,6 +92,10 @@ enum KeysCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+}
+
+fn parse_format(s: &str) -> Result<ImportFormat, String> {
+    ImportFormat::parse(s).ok_or_else(|| "must be otm, threat-dragon, threagile or json".to_string())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -119,6 +136,7 @@ fn main() -> ExitCode {
                     command: KeysCommand::Create { org, role, name },
                 } => create_key(&config, &org, role, &name),
                 Command::Demo { org, out } => demo(&config, &org, &out),
+                Command::Import { file, format, org } => import_file(&config, &file, format, &org),
             }
         });
     match result {
@@ -496,6 +514,75 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
         role, key.name, key.id, organization.name, organization.id
     );
     println!("{secret}");
+    Ok(())
+}
+
+/// `palisade import`: the same validation and the same single transaction
+/// as `POST /api/v1/models/import`, within the same size limit.
+fn import_file(
+    config: &Config,
+    file: &std::path::Path,
+    format: ImportFormat,
+    org: &str,
+) -> Result<(), Failure> {
+    let mut errors = palisade_domain::ValidationErrors::new();
+    errors.check_name("--org", org);
+    errors.finish().map_err(|e| Failure::Other(e.to_string()))?;
+    let shown = file.display();
+    let len = std::fs::metadata(file)
+        .map_err(|e| Failure::Other(format!("{shown}: {e}")))?
+        .len();
+    if len > config.max_import_bytes as u64 {
+        return Err(Failure::Other(format!(
+            "{shown} is {len} bytes, over the import limit of {} (PALISADE_MAX_IMPORT)",
+            config.max_import_bytes
+        )));
+    }
+    let body = std::fs::read(file).map_err(|e| Failure::Other(format!("{shown}: {e}")))?;
+    let syntax = match file.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => Syntax::Yaml,
+        _ => Syntax::Json,
+    };
+    let (plan, report) = interchange::import(format, &body, syntax, chrono::Utc::now()).map_err(
+        |e| match e {
+            interchange::ImportError::Invalid(errors) => Failure::Other(format!(
+                "{shown} imports nothing: {}",
+                errors
+                    .0
+                    .iter()
+                    .map(|f| format!("{} {}", if f.field.is_empty() { "/" } else { &f.field }, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            other => Failure::Other(format!("{shown}: {other}")),
+        },
+    )?;
+    let store = open_store(config, true)?;
+    let mut conn = store.conn()?;
+    let organization = orgs::get_or_create(&mut conn, org)?;
+    let actor = Actor {
+        org_id: organization.id,
+        key_id: None,
+        request_id: None,
+        role: palisade_domain::role::Role::Owner,
+    };
+    let model = palisade_store::import::import(&mut conn, &actor, &plan)?;
+    let c = &report.counts;
+    eprintln!(
+        "imported {shown} as model {} in organisation {org:?}: {} assets, {} trust zones, {} parties, \
+         {} interactions, {} threats, {} controls, {} treatments; {} notes",
+        model.id,
+        c.assets,
+        c.trust_zones,
+        c.parties,
+        c.interactions,
+        c.threats,
+        c.controls,
+        c.treatments,
+        report.notes.len() + report.notes_omitted
+    );
+    let out = serde_json::json!({"model": model, "report": report});
+    println!("{out}");
     Ok(())
 }
 
