@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use palisade_domain::interchange::{self, ImportFormat, Syntax};
 use palisade_api::{ApiConfig, AppState, Dependency};
+use palisade_domain::interchange::{self, ImportFormat, Syntax};
 use palisade_domain::role::Role;
 use palisade_store::{api_keys, orgs, Actor, Backend, Store};
 use tracing_subscriber::EnvFilter;
@@ -95,7 +95,8 @@ enum KeysCommand {
 }
 
 fn parse_format(s: &str) -> Result<ImportFormat, String> {
-    ImportFormat::parse(s).ok_or_else(|| "must be otm, threat-dragon, threagile or json".to_string())
+    ImportFormat::parse(s)
+        .ok_or_else(|| "must be otm, threat-dragon, threagile or json".to_string())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -543,20 +544,23 @@ fn import_file(
         Some("yaml" | "yml") => Syntax::Yaml,
         _ => Syntax::Json,
     };
-    let (plan, report) = interchange::import(format, &body, syntax, chrono::Utc::now()).map_err(
-        |e| match e {
+    let (plan, report) =
+        interchange::import(format, &body, syntax, chrono::Utc::now()).map_err(|e| match e {
             interchange::ImportError::Invalid(errors) => Failure::Other(format!(
                 "{shown} imports nothing: {}",
                 errors
                     .0
                     .iter()
-                    .map(|f| format!("{} {}", if f.field.is_empty() { "/" } else { &f.field }, f.message))
+                    .map(|f| format!(
+                        "{} {}",
+                        if f.field.is_empty() { "/" } else { &f.field },
+                        f.message
+                    ))
                     .collect::<Vec<_>>()
                     .join("; ")
             )),
             other => Failure::Other(format!("{shown}: {other}")),
-        },
-    )?;
+        })?;
     let store = open_store(config, true)?;
     let mut conn = store.conn()?;
     let organization = orgs::get_or_create(&mut conn, org)?;

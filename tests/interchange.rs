@@ -1290,33 +1290,86 @@ both_modes!(the_cli_imports_a_file_into_an_organisation, |app| {
     let dir = tempfile::tempdir().unwrap();
     let yaml = dir.path().join("model.yaml");
     std::fs::write(&yaml, shared("threagile/threagile.yaml")).unwrap();
-    let out = app.command(&["import", yaml.to_str().unwrap(), "--format", "threagile", "--org", "acme"]).output().unwrap();
+    let out = app
+        .command(&[
+            "import",
+            yaml.to_str().unwrap(),
+            "--format",
+            "threagile",
+            "--org",
+            "acme",
+        ])
+        .output()
+        .unwrap();
     let (stdout, stderr) = common::output_text(&out);
     assert!(out.status.success(), "{stderr}");
     let result: Value = serde_json::from_str(stdout.trim()).unwrap();
     let model = id(&result["model"]);
     assert_eq!(result["report"]["counts"]["assets"], 22);
-    assert!(stderr.contains(&format!("as model {model} in organisation \"acme\"")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("as model {model} in organisation \"acme\"")),
+        "{stderr}"
+    );
     // The organisation's keys see it, and its register is computed by the running server or worker.
-    assert_eq!(c.get(&format!("/api/v1/models/{model}")).ok(200)["name"], "Some Example Application");
+    assert_eq!(
+        c.get(&format!("/api/v1/models/{model}")).ok(200)["name"],
+        "Some Example Application"
+    );
     assert_eq!(settle(&c, &model)["items"].as_array().unwrap().len(), 2);
 
     // A bad file is one line on stderr, a failing exit, and nothing written.
     let before = model_count(&c);
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, br#"{"otmVersion": "0.2.0", "project": {"name": 7, "id": "p"}}"#).unwrap();
-    let out = app.command(&["import", bad.to_str().unwrap(), "--format", "otm", "--org", "acme"]).output().unwrap();
+    std::fs::write(
+        &bad,
+        br#"{"otmVersion": "0.2.0", "project": {"name": 7, "id": "p"}}"#,
+    )
+    .unwrap();
+    let out = app
+        .command(&[
+            "import",
+            bad.to_str().unwrap(),
+            "--format",
+            "otm",
+            "--org",
+            "acme",
+        ])
+        .output()
+        .unwrap();
     let (_, stderr) = common::output_text(&out);
     assert!(!out.status.success());
-    assert!(stderr.contains("/project/name must be a string"), "{stderr}");
+    assert!(
+        stderr.contains("/project/name must be a string"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    let out = app.command(&["import", bad.to_str().unwrap(), "--format", "visio"]).output().unwrap();
+    let out = app
+        .command(&["import", bad.to_str().unwrap(), "--format", "visio"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    let out = app.command(&["import", bad.to_str().unwrap(), "--format", "otm", "--org", "acme"]).env("PALISADE_MAX_IMPORT", "1024").output().unwrap();
+    let out = app
+        .command(&[
+            "import",
+            bad.to_str().unwrap(),
+            "--format",
+            "otm",
+            "--org",
+            "acme",
+        ])
+        .env("PALISADE_MAX_IMPORT", "1024")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let big = dir.path().join("big.json");
     std::fs::write(&big, vec![b' '; 2048]).unwrap();
-    let out = app.command(&["import", big.to_str().unwrap(), "--format", "otm"]).env("PALISADE_MAX_IMPORT", "1024").output().unwrap();
-    assert!(common::output_text(&out).1.contains("over the import limit"));
+    let out = app
+        .command(&["import", big.to_str().unwrap(), "--format", "otm"])
+        .env("PALISADE_MAX_IMPORT", "1024")
+        .output()
+        .unwrap();
+    assert!(common::output_text(&out)
+        .1
+        .contains("over the import limit"));
     assert_eq!(model_count(&c), before);
 });

@@ -171,6 +171,15 @@ impl Stored for Asset {
         Ok(())
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        let rows = new
+            .iter()
+            .map(AssetRow::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::insert_rows!(c, assets::table, rows);
+        Ok(())
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now)?;
         Ok(crate::write_if_unchanged!(

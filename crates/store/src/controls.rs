@@ -150,6 +150,23 @@ impl Stored for Control {
         write_links(c, new)
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        crate::insert_rows!(
+            c,
+            controls::table,
+            new.iter().map(ControlRow::new).collect::<Vec<_>>()
+        );
+        links::insert_new(
+            c,
+            new.iter().flat_map(|r| {
+                LINKS
+                    .iter()
+                    .zip(link_targets(&r.fields))
+                    .map(move |((kind, _, _), targets)| (r.id.to_string(), *kind, targets))
+            }),
+        )
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, controls, was, ControlRow::new(now));

@@ -181,6 +181,23 @@ impl Stored for EvaluationEntry {
         write_links(c, new)
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        let rows = new
+            .iter()
+            .map(EntryRow::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::insert_rows!(c, evaluation_entries::table, rows);
+        links::insert_new(
+            c,
+            new.iter().flat_map(|r| {
+                LINKS
+                    .iter()
+                    .zip(link_targets(&r.fields))
+                    .map(move |((kind, _, _), targets)| (r.id.to_string(), *kind, targets))
+            }),
+        )
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, evaluation_entries, was, EntryRow::new(now)?);

@@ -44,8 +44,5 @@ fn insert_all<R: Stored>(
     actor: &Actor,
     records: &[R],
 ) -> Result<(), StoreError> {
-    for r in records {
-        R::insert(conn, actor, r)?;
-    }
-    Ok(())
+    R::insert_many(conn, actor, records)
 }

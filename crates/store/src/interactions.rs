@@ -224,14 +224,14 @@ fn check_references(
     Ok(e.finish()?)
 }
 
-fn write_data(conn: &mut DbConn, i: &Interaction) -> Result<(), StoreError> {
-    diesel::delete(
-        interaction_data_assets::table
-            .filter(interaction_data_assets::interaction_id.eq(i.id.to_string())),
-    )
-    .execute(conn)?;
-    let rows: Vec<_> = i
-        .fields
+type DataRow = (
+    diesel::dsl::Eq<interaction_data_assets::interaction_id, String>,
+    diesel::dsl::Eq<interaction_data_assets::asset_id, String>,
+    diesel::dsl::Eq<interaction_data_assets::position, i32>,
+);
+
+fn data_rows(i: &Interaction) -> Vec<DataRow> {
+    i.fields
         .data_asset_ids
         .iter()
         .enumerate()
@@ -242,7 +242,16 @@ fn write_data(conn: &mut DbConn, i: &Interaction) -> Result<(), StoreError> {
                 interaction_data_assets::position.eq(i32::try_from(k).unwrap_or(i32::MAX)),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn write_data(conn: &mut DbConn, i: &Interaction) -> Result<(), StoreError> {
+    diesel::delete(
+        interaction_data_assets::table
+            .filter(interaction_data_assets::interaction_id.eq(i.id.to_string())),
+    )
+    .execute(conn)?;
+    let rows = data_rows(i);
     for chunk in rows.chunks(500) {
         let chunk = chunk.to_vec();
         per_backend!(conn, |c| diesel::insert_into(
@@ -297,6 +306,17 @@ impl Stored for Interaction {
             .values(InteractionRow::new(new))
             .execute(c)?;
         write_data(c, new)
+    }
+
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        crate::insert_rows!(
+            c,
+            interactions::table,
+            new.iter().map(InteractionRow::new).collect::<Vec<_>>()
+        );
+        let data: Vec<_> = new.iter().flat_map(data_rows).collect();
+        crate::insert_rows!(c, interaction_data_assets::table, data);
+        Ok(())
     }
 
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {

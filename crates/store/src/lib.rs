@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod attack_trees;
 pub mod audit;
+mod bulk;
 pub mod controls;
 pub mod db;
 mod error;

@@ -49,6 +49,34 @@ pub(crate) fn write(
     Ok(())
 }
 
+/// The link rows of new owners, written in batches with no delete first
+/// (the bulk path of an import, whose owners are all new).
+pub(crate) fn insert_new(
+    conn: &mut DbConn,
+    links: impl IntoIterator<Item = (String, &'static str, Vec<String>)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = links
+        .into_iter()
+        .flat_map(|(owner, kind, targets)| {
+            targets.into_iter().enumerate().map(move |(i, t)| {
+                (
+                    record_links::owner_id.eq(owner.clone()),
+                    record_links::kind.eq(kind.to_string()),
+                    record_links::target_id.eq(t),
+                    record_links::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+                )
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(crate::bulk::CHUNK) {
+        let chunk = chunk.to_vec();
+        per_backend!(conn, |c| diesel::insert_into(record_links::table)
+            .values(&chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 type OfKind =
     diesel::dsl::Filter<record_links::table, diesel::dsl::Eq<record_links::kind, &'static str>>;
 type Naming = diesel::dsl::Filter<OfKind, diesel::dsl::Eq<record_links::target_id, String>>;

@@ -148,10 +148,14 @@ fn check_references(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> 
     Ok(e.finish()?)
 }
 
-fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
-    diesel::delete(party_assets::table.filter(party_assets::party_id.eq(party.id.to_string())))
-        .execute(conn)?;
-    let rows: Vec<_> = party
+type AssetRow = (
+    diesel::dsl::Eq<party_assets::party_id, String>,
+    diesel::dsl::Eq<party_assets::asset_id, String>,
+    diesel::dsl::Eq<party_assets::position, i32>,
+);
+
+fn asset_rows(party: &Party) -> Vec<AssetRow> {
+    party
         .fields
         .accessible_asset_ids
         .iter()
@@ -163,7 +167,13 @@ fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
                 party_assets::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
+    diesel::delete(party_assets::table.filter(party_assets::party_id.eq(party.id.to_string())))
+        .execute(conn)?;
+    let rows = asset_rows(party);
     for chunk in rows.chunks(500) {
         let chunk = chunk.to_vec();
         per_backend!(conn, |c| diesel::insert_into(party_assets::table)
@@ -190,6 +200,17 @@ impl Stored for Party {
             .values(PartyRow::new(new)?)
             .execute(c)?;
         write_assets(c, new)
+    }
+
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        let rows = new
+            .iter()
+            .map(PartyRow::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::insert_rows!(c, parties::table, rows);
+        let access: Vec<_> = new.iter().flat_map(asset_rows).collect();
+        crate::insert_rows!(c, party_assets::table, access);
+        Ok(())
     }
 
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {

@@ -94,6 +94,15 @@ impl Stored for ThreatActor {
         Ok(())
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        crate::insert_rows!(
+            c,
+            threat_actors::table,
+            new.iter().map(ActorRow::new).collect::<Vec<_>>()
+        );
+        Ok(())
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         Ok(crate::write_if_unchanged!(
             c,

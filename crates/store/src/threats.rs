@@ -179,6 +179,23 @@ impl Stored for Threat {
         write_links(c, new)
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        crate::insert_rows!(
+            c,
+            threats::table,
+            new.iter().map(ThreatRow::new).collect::<Vec<_>>()
+        );
+        links::insert_new(
+            c,
+            new.iter().flat_map(|t| {
+                LINKS
+                    .iter()
+                    .zip(link_targets(&t.fields))
+                    .map(move |((kind, _, _), targets)| (t.id.to_string(), *kind, targets))
+            }),
+        )
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         check_references(c, now.model_id, &now.fields)?;
         let n = crate::write_if_unchanged!(c, threats, was, ThreatRow::new(now));

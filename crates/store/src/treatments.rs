@@ -323,6 +323,39 @@ impl Stored for Treatment {
         Ok(())
     }
 
+    /// A threat's treatments in plan order: each supersedes the one before,
+    /// as if created one by one (the superseded one a version on). Accepting
+    /// risk needs the owner role, the register not being computed yet.
+    fn insert_many(c: &mut DbConn, a: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        let mut rows: Vec<Treatment> = Vec::with_capacity(new.len());
+        let mut current: HashMap<palisade_domain::ids::ThreatId, usize> = HashMap::new();
+        for t in new {
+            accepting_needs_the_owner(c, a, t, None)?;
+            if let Some(k) = current.insert(t.fields.threat_id, rows.len()) {
+                let before = &rows[k];
+                rows[k] = Treatment {
+                    superseded_by: Some(t.id),
+                    ..before.next(before.fields.clone())
+                };
+            }
+            rows.push(t.clone());
+        }
+        crate::insert_rows!(
+            c,
+            treatments::table,
+            rows.iter().map(TreatmentRow::new).collect::<Vec<_>>()
+        );
+        links::insert_new(
+            c,
+            rows.iter().flat_map(|r| {
+                LINKS
+                    .iter()
+                    .zip(link_targets(&r.fields))
+                    .map(move |((kind, _, _), targets)| (r.id.to_string(), *kind, targets))
+            }),
+        )
+    }
+
     fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         superseded(was)?;
         accepting_needs_the_owner(c, a, now, Some(was))?;

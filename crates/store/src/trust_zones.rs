@@ -72,6 +72,15 @@ impl Stored for TrustZone {
         Ok(())
     }
 
+    fn insert_many(c: &mut DbConn, _: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        crate::insert_rows!(
+            c,
+            trust_zones::table,
+            new.iter().map(ZoneRow::new).collect::<Vec<_>>()
+        );
+        Ok(())
+    }
+
     fn write(c: &mut DbConn, _: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError> {
         Ok(crate::write_if_unchanged!(
             c,

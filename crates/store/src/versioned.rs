@@ -139,6 +139,15 @@ pub(crate) trait Stored: Record {
     /// The record, a 404 unless the organisation sees the model.
     fn load(c: &mut DbConn, org: OrgId, model: ModelId, id: Self::Id) -> Result<Self, StoreError>;
     fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError>;
+    /// Writes many new records whose references were all checked before
+    /// (an import's plan): kinds with many records write rows and links
+    /// in batches; the rest one by one.
+    fn insert_many(c: &mut DbConn, a: &Actor, new: &[Self]) -> Result<(), StoreError> {
+        for r in new {
+            Self::insert(c, a, r)?;
+        }
+        Ok(())
+    }
     /// Writes `now` over `was` only if `was` is still current (use
     /// `write_if_unchanged!`): the rows touched, 0 when a concurrent change won.
     fn write(c: &mut DbConn, a: &Actor, was: &Self, now: &Self) -> Result<usize, StoreError>;

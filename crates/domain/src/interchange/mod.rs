@@ -7,6 +7,7 @@
 //! mapping tables.
 
 pub mod bounded;
+mod integrity;
 mod json;
 pub mod otm;
 mod plan;

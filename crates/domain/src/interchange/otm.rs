@@ -813,31 +813,36 @@ pub fn export(records: &Records) -> Value {
             _ => "exposed",
         }
     };
-    let controls_of = |t: ThreatId| -> Vec<Value> {
-        records
-            .controls
-            .iter()
-            .filter(|c| c.fields.threat_ids.contains(&t))
-            .map(|c| {
-                json!({
-                    "mitigation": c.id.to_string(),
-                    "state": match c.fields.status {
-                        ControlStatus::Implemented => "implemented",
-                        ControlStatus::Partial => "partially-implemented",
-                        ControlStatus::Planned => "required",
-                    },
-                })
-            })
-            .collect()
-    };
-    let instances = |pred: &dyn Fn(&crate::threat::Threat) -> bool| -> Vec<Value> {
-        records
-            .threats
-            .iter()
-            .filter(|t| pred(t))
-            .map(|t| json!({"threat": t.id.to_string(), "state": threat_state(t.id), "mitigations": controls_of(t.id)}))
-            .collect()
-    };
+    // Who names what, once, so the export is linear in the records.
+    let mut mitigations_of: HashMap<ThreatId, Vec<Value>> = HashMap::new();
+    for c in &records.controls {
+        let state = match c.fields.status {
+            ControlStatus::Implemented => "implemented",
+            ControlStatus::Partial => "partially-implemented",
+            ControlStatus::Planned => "required",
+        };
+        for t in &c.fields.threat_ids {
+            mitigations_of
+                .entry(*t)
+                .or_default()
+                .push(json!({"mitigation": c.id.to_string(), "state": state}));
+        }
+    }
+    let mut on_asset: HashMap<AssetId, Vec<Value>> = HashMap::new();
+    let mut on_flow: HashMap<InteractionId, Vec<Value>> = HashMap::new();
+    for t in &records.threats {
+        let instance = json!({
+            "threat": t.id.to_string(),
+            "state": threat_state(t.id),
+            "mitigations": mitigations_of.get(&t.id).cloned().unwrap_or_default(),
+        });
+        for a in &t.fields.asset_ids {
+            on_asset.entry(*a).or_default().push(instance.clone());
+        }
+        for i in &t.fields.interaction_ids {
+            on_flow.entry(*i).or_default().push(instance.clone());
+        }
+    }
 
     let mut zones: Vec<Value> = records
         .trust_zones
@@ -897,7 +902,7 @@ pub fn export(records: &Records) -> Value {
             "description": f.description,
             "parent": parent_of(f.trust_zone_id, f.parent_id),
             "tags": f.tags,
-            "threats": instances(&|t| t.fields.asset_ids.contains(&a.id)),
+            "threats": on_asset.remove(&a.id).unwrap_or_default(),
         });
         let processed = kept("processed");
         let stored = kept("stored");
@@ -946,7 +951,7 @@ pub fn export(records: &Records) -> Value {
                 "source": end(&i.fields.source),
                 "destination": end(&i.fields.destination),
                 "assets": i.fields.data_asset_ids.iter().filter_map(|a| asset_ids.get(a)).collect::<Vec<_>>(),
-                "threats": instances(&|t| t.fields.interaction_ids.contains(&i.id)),
+                "threats": on_flow.remove(&i.id).unwrap_or_default(),
             })
         })
         .collect();

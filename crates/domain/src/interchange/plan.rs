@@ -2,6 +2,8 @@
 //! gets a fresh id, so references between them are settled before the
 //! store sees them, and every problem is collected with its pointer.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
@@ -73,6 +75,8 @@ pub(crate) struct Builder {
     problems: ValidationErrors,
     notes: Vec<ImportNote>,
     omitted: usize,
+    /// Where in the file each record came from.
+    at_of: HashMap<uuid::Uuid, String>,
 }
 
 #[derive(Default)]
@@ -91,8 +95,9 @@ struct Records {
 
 /// A fresh record of the model: version 1, dated now.
 macro_rules! fresh {
-    ($self:ident, $list:ident, $t:ident, $id:expr, $fields:expr $(, $extra:ident: $value:expr)*) => {{
+    ($self:ident, $at:expr, $list:ident, $t:ident, $id:expr, $fields:expr $(, $extra:ident: $value:expr)*) => {{
         let id = $id;
+        $self.at_of.insert(id.0, $at.to_string());
         $self.plan.$list.push($t {
             id,
             model_id: $self.model_id,
@@ -119,7 +124,7 @@ macro_rules! adders {
 
             pub fn $with(&mut self, at: &str, id: Option<$id>, fields: $fields) -> $id {
                 self.judged(at, $what, fields.validate());
-                fresh!(self, $list, $t, id.unwrap_or_else(<$id>::generate), fields $(, $extra: $value)*)
+                fresh!(self, at, $list, $t, id.unwrap_or_else(<$id>::generate), fields $(, $extra: $value)*)
             }
         )*
     };
@@ -135,6 +140,7 @@ impl Builder {
             problems: ValidationErrors::new(),
             notes: Vec::new(),
             omitted: 0,
+            at_of: HashMap::new(),
         }
     }
 
@@ -209,6 +215,7 @@ impl Builder {
     ) -> AttackTreeId {
         self.judged(at, "attack tree", input.validate_header());
         let id = id.unwrap_or_else(AttackTreeId::generate);
+        self.at_of.insert(id.0, at.to_string());
         self.plan.attack_trees.push(PlannedTree { id, input });
         id
     }
@@ -244,7 +251,7 @@ impl Builder {
         };
         self.judged(at, "treatment", fields.validate());
         Some(
-            fresh!(self, treatments, Treatment, id.unwrap_or_else(TreatmentId::generate), fields,
+            fresh!(self, at, treatments, Treatment, id.unwrap_or_else(TreatmentId::generate), fields,
             status: status, superseded_by: None),
         )
     }
@@ -299,6 +306,9 @@ impl Builder {
             treatments: r.treatments,
             evaluation_entries: r.evaluation_entries,
         };
+        if !plan_problems_free(&plan, &self.at_of, &mut self.problems) {
+            return Err(ImportError::Invalid(self.problems));
+        }
         let report = ImportReport {
             format,
             counts: plan.counts(),
@@ -307,4 +317,16 @@ impl Builder {
         };
         Ok((plan, report))
     }
+}
+
+/// Checks the plan's references; false (with the problems added) if any fails.
+fn plan_problems_free(
+    plan: &ImportPlan,
+    at_of: &HashMap<uuid::Uuid, String>,
+    problems: &mut ValidationErrors,
+) -> bool {
+    let found = super::integrity::check(plan, &|id| at_of.get(&id).cloned().unwrap_or_default());
+    let clean = found.is_empty();
+    problems.0.extend(found.0);
+    clean
 }
