@@ -911,6 +911,16 @@ fn hostile_files_are_refused_and_write_nothing() {
     bad["trustZones"][0]["risk"]["trustRating"] = json!(140);
     import(&c, "otm", "application/json", bad.to_string().as_bytes())
         .names_field("/trustZones/0/risk/trustRating");
+    // A long chain of nested components is fine (references, not syntax, nest).
+    let mut chain = minimal_otm();
+    chain["components"] = Value::Array((0..3000).map(|i| {
+        let parent = if i == 0 { json!({"trustZone": "z"}) } else { json!({"component": format!("k{}", i - 1)}) };
+        json!({"id": format!("k{i}"), "name": format!("k{i}"), "type": "x", "parent": parent})
+    }).rev().collect());
+    let chained = import(&c, "otm", "application/json", chain.to_string().as_bytes()).ok(201);
+    assert_eq!(chained["report"]["counts"]["assets"], 3000);
+    c.delete(&format!("/api/v1/models/{}", id(&chained["model"])))
+        .ok(204);
     // Components that nest in a cycle.
     let mut bad = minimal_otm();
     bad["components"] = json!([{"id": "a", "name": "a", "type": "x", "parent": {"component": "b"}},
@@ -920,6 +930,19 @@ fn hostile_files_are_refused_and_write_nothing() {
     let mut bad = minimal_otm();
     bad["dataflows"] = Value::Array(vec![json!(0); 100_001]);
     import(&c, "otm", "application/json", bad.to_string().as_bytes()).names_field("/dataflows");
+
+    // Too many boundary boxes to place elements in.
+    let boxes: Vec<Value> = (0..1001)
+        .map(|i| json!({"shape": "trust-boundary-box", "id": format!("b{i}"), "data": {}}))
+        .collect();
+    let td = json!({"summary": {"title": "boxes"}, "detail": {"diagrams": [{"cells": boxes}]}});
+    import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        td.to_string().as_bytes(),
+    )
+    .names_field("/detail/diagrams/0/cells");
 
     // Over the size limit, whether declared or streamed.
     let big = vec![b' '; 2_000_001];

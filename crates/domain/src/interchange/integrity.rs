@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 
 use super::plan::ImportPlan;
 use crate::asset::AssetKind;
-use crate::asset_tree::would_cycle;
 use crate::ids::{AssetId, NodeId};
 use crate::scoring::attack_tree::{NestedNode, NodeKind};
 use crate::threat::ThreatAssessment;
@@ -19,11 +18,19 @@ pub(crate) fn check(plan: &ImportPlan, at: &dyn Fn(uuid::Uuid) -> String) -> Val
     let zones: HashSet<_> = plan.trust_zones.iter().map(|z| z.id).collect();
     let assets: HashMap<AssetId, AssetKind> =
         plan.assets.iter().map(|a| (a.id, a.fields.kind)).collect();
-    let parents: HashMap<AssetId, Option<AssetId>> = plan
+    let index: HashMap<AssetId, usize> = plan
         .assets
         .iter()
-        .map(|a| (a.id, a.fields.parent_id))
+        .enumerate()
+        .map(|(i, a)| (a.id, i))
         .collect();
+    let nested = super::nesting(
+        &plan
+            .assets
+            .iter()
+            .map(|a| a.fields.parent_id.and_then(|p| index.get(&p).copied()))
+            .collect::<Vec<_>>(),
+    );
     let parties: HashSet<_> = plan.parties.iter().map(|p| p.id).collect();
     let actors: HashSet<_> = plan.threat_actors.iter().map(|a| a.id).collect();
     let trees: HashSet<_> = plan.attack_trees.iter().map(|t| t.id).collect();
@@ -56,12 +63,12 @@ pub(crate) fn check(plan: &ImportPlan, at: &dyn Fn(uuid::Uuid) -> String) -> Val
         };
     }
 
-    for a in &plan.assets {
+    for (a, depth) in plan.assets.iter().zip(&nested) {
         let here = at(a.id.0);
         if let Some(p) = a.fields.parent_id {
             if !assets.contains_key(&p) {
                 e.add(here.clone(), format!("parent_id: no asset {p} in the file"));
-            } else if would_cycle(a.id, p, &parents) {
+            } else if depth.is_none() {
                 e.add(here.clone(), "parent_id: assets nest in a cycle");
             }
         }

@@ -752,18 +752,12 @@ fn component_order(b: &mut Builder, components: &[Node]) -> Vec<usize> {
         let p = components[i].v.get("parent")?.get("component")?.as_str()?;
         index.get(p).copied()
     };
-    let mut depth = vec![0usize; components.len()];
-    for i in 0..components.len() {
-        let (mut k, mut d) = (i, 0);
-        while let Some(p) = parent(k) {
-            d += 1;
-            k = p;
-            if d > components.len() {
-                b.problem(components[i].ptr("parent"), "components nest in a cycle");
-                break;
-            }
+    let parents: Vec<Option<usize>> = (0..components.len()).map(parent).collect();
+    let depth = super::nesting(&parents);
+    for (i, d) in depth.iter().enumerate() {
+        if d.is_none() {
+            b.problem(components[i].ptr("parent"), "components nest in a cycle");
         }
-        depth[i] = d;
     }
     let mut order = Vec::new();
     for (i, c) in components.iter().enumerate() {
@@ -771,7 +765,7 @@ fn component_order(b: &mut Builder, components: &[Node]) -> Vec<usize> {
             order.push(i);
         }
     }
-    order.sort_by_key(|&i| depth[i]);
+    order.sort_by_key(|&i| depth[i].unwrap_or(0));
     order
 }
 

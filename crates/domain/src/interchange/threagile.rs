@@ -232,17 +232,39 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             );
         }
     }
-    let depth = |z: &str| -> usize {
-        let (mut d, mut k) = (0, z.to_string());
-        while let Some(p) = parent.get(&k) {
-            d += 1;
-            k = p.clone();
-            if d > boundaries.len() {
-                break;
+    // How deep each boundary nests, in one pass (a cycle is a problem).
+    let ids: Vec<String> = boundaries
+        .iter()
+        .map(|(_, n)| {
+            n.v.get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let index: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let parents: Vec<Option<usize>> = ids
+        .iter()
+        .map(|id| parent.get(id).and_then(|p| index.get(p.as_str()).copied()))
+        .collect();
+    let nested = super::nesting(&parents);
+    let mut level: HashMap<String, usize> = HashMap::new();
+    for ((id, d), (_, n)) in ids.iter().zip(&nested).zip(&boundaries) {
+        match d {
+            Some(d) => {
+                level.insert(id.clone(), *d);
             }
+            None => b.problem(
+                n.ptr("trust_boundaries_nested"),
+                "trust boundaries nest in a cycle",
+            ),
         }
-        d
-    };
+    }
+    let depth = |z: &str| -> usize { level.get(z).copied().unwrap_or(0) };
     let mut zone_of: HashMap<String, (TrustZoneId, usize)> = HashMap::new();
     for (asset, boundary, _) in &inside {
         if let Some(z) = zone_ids.get(boundary) {

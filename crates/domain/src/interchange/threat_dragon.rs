@@ -27,6 +27,10 @@ use crate::threat::{
 use crate::treatment::{Strategy, TreatmentInput, TreatmentStatus};
 use crate::validation::NAME_MAX;
 
+/// The most boundary boxes one diagram may hold: each element is placed
+/// by testing it against every box.
+pub const MAX_BOXES: usize = 1000;
+
 /// What a cell became.
 #[derive(Clone, Copy)]
 enum Made {
@@ -115,6 +119,22 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         let cells = d.items(b, "cells");
         // Boxes first, so every element can be placed in the smallest one holding it.
         let mut boxes: Vec<(Rect, TrustZoneId)> = Vec::new();
+        let box_count = cells
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.v.get("shape").and_then(Value::as_str),
+                    Some("trust-boundary-box" | "trust-boundary")
+                )
+            })
+            .count();
+        if box_count > MAX_BOXES {
+            b.problem(
+                d.ptr("cells"),
+                format!("holds {box_count} trust boundary boxes; at most {MAX_BOXES} a diagram"),
+            );
+            continue;
+        }
         for c in &cells {
             if !c.object(b) {
                 continue;
