@@ -153,7 +153,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         .get("business_overview")
         .and_then(|o| o.text(b, "description"))
         .or_else(|| root.text(b, "management_summary_comment"))
-        .map(|s| plain(s));
+        .map(plain);
     let tags = strings(b, &root, "tags");
     b.model(
         "",
