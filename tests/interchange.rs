@@ -333,6 +333,13 @@ fn richer(c: &Client, base: &str, ids: &HashMap<&str, String>) {
         &json!({"to": "approved"}),
     )
     .ok(200);
+    // Free metadata is carried as it is, even keys that look like references.
+    c.post(
+        &format!("{base}/assets"),
+        &json!({"name": "tagged", "kind": "service",
+                "metadata": {"asset_id": "not-an-asset", "cmdb": {"threat_ids": ["SEC-1"]}}}),
+    )
+    .ok(201);
 }
 
 both_modes!(our_document_round_trips, |app| {

@@ -146,6 +146,10 @@ fn claim_nodes(b: &mut Builder, ids: &mut Ids, n: &Node) {
 /// `v` with every reference pointed at its new record; a reference to no
 /// record of the document, or to one of another kind, is a problem.
 fn remap(b: &mut Builder, ids: &Ids, at: &str, key: Option<&str>, v: &Value) -> Value {
+    // Free key-value data is the client's own: nothing in it is a reference.
+    if key == Some("metadata") {
+        return v.clone();
+    }
     let names = key.and_then(|k| {
         REFERENCES
             .iter()
