@@ -131,7 +131,7 @@ impl Config {
             log_filter: get("PALISADE_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             max_body_bytes: number(&get, "PALISADE_MAX_BODY", 4 * 1024 * 1024, 1024, 1 << 30)?,
-            max_import_bytes: number(&get, "PALISADE_MAX_IMPORT", 32 * 1024 * 1024, 1024, 1 << 30)?,
+            max_import_bytes: number(&get, "PALISADE_MAX_IMPORT", 64 * 1024 * 1024, 1024, 1 << 30)?,
             db_pool_size: number(&get, "PALISADE_DB_POOL_SIZE", 10, 1, 1000)?,
             worker_prefetch: number(&get, "PALISADE_WORKER_PREFETCH", 16, 1, 10_000)?,
             queue_prefix: get("PALISADE_QUEUE_PREFIX").unwrap_or_else(|| "palisade".into()),
@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE);
         assert_eq!(c.amqp_url, None);
         assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
-        assert_eq!(c.max_import_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.max_import_bytes, 64 * 1024 * 1024);
         assert_eq!(c.log_format, LogFormat::Text);
     }
 

@@ -30,7 +30,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
-            max_import_bytes: 32 * 1024 * 1024,
+            max_import_bytes: 64 * 1024 * 1024,
             sealer: palisade_store::sealed::Sealer::missing(),
             outbound: palisade_domain::webhook::OutboundPolicy::default(),
         }
