@@ -831,9 +831,28 @@ fn minimal_otm() -> Value {
            "components": [{"id": "c", "name": "comp", "type": "web-service", "parent": {"trustZone": "z"}}]})
 }
 
-#[test]
-fn hostile_files_are_refused_and_write_nothing() {
-    let app = Palisade::start_with(Mode::Embedded, &[("PALISADE_MAX_IMPORT", "2000000")]);
+/// Hostile files, on both backends: the body bound is lowered to 2 MB.
+mod hostile_files_are_refused_and_write_nothing {
+    use super::*;
+
+    #[test]
+    fn embedded() {
+        run_hostile(Palisade::start_with(
+            Mode::Embedded,
+            &[("PALISADE_MAX_IMPORT", "2000000")],
+        ));
+    }
+
+    #[test]
+    fn production() {
+        run_hostile(Palisade::start_with(
+            Mode::Production,
+            &[("PALISADE_MAX_IMPORT", "2000000")],
+        ));
+    }
+}
+
+fn run_hostile(app: Palisade) {
     let c = app.client(&app.key("acme", "editor"));
     let before = model_count(&c);
 
