@@ -714,7 +714,7 @@ both_modes!(otm_round_trips_and_exports_valid_otm, |app| {
     let model =
         id(&import(&c, "otm", "application/json", &shared("otm/EXAMPLE.json")).ok(201)["model"]);
     let r = c.get(&format!("/api/v1/models/{model}/export?format=otm"));
-    assert_eq!(r.header("content-type"), Some("application/vnd.otm+json"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
     let exported = r.ok(200);
     assert_valid_otm(&exported);
     assert_eq!(exported["otmVersion"], "0.2.0");

@@ -6,6 +6,7 @@ cannot parse, or one that says something else than what was sent, fails.
 
 Usage: python round_trip.py BASE_URL API_KEY
 """
+import io
 import sys
 import time
 
@@ -16,8 +17,9 @@ from palisade_client.api.analysis import (
     get_risk_register,
     get_threat,
 )
-from palisade_client.api.models import create_model, get_progress
+from palisade_client.api.models import create_model, export_model, get_progress, import_model
 from palisade_client.api.scope import create_asset, list_assets
+from palisade_client.types import File
 from palisade_client.models import (
     Asset,
     AssetFields,
@@ -30,6 +32,12 @@ from palisade_client.models import (
     ControlType,
     Cvss31Assessment,
     Cvss31AssessmentMethod,
+    ExportFormat,
+    ImportDocument,
+    ImportFormat,
+    ImportResult,
+    ModelDocument,
+    OtmDocument,
     Model,
     ModelFields,
     Progress,
@@ -125,7 +133,30 @@ def main(base_url: str, key: str) -> None:
     assets = list_assets.sync_detailed(model.id, client=client, kind=AssetKind.DATA)
     assert [a.id for a in assets.parsed.items] == [asset.id]
     parsed(get_progress.sync_detailed(model.id, client=client), Progress)
-    print("generated Python client round trip: model, asset, threat, control, register parsed")
+
+    # Interchange: an OTM file as JSON and as YAML bytes, exported both ways.
+    otm = {
+        "otmVersion": "0.2.0",
+        "project": {"name": "SDK import", "id": "sdk"},
+        "trustZones": [{"id": "z", "name": "Internet", "risk": {"trustRating": 20}}],
+        "components": [{"id": "c", "name": "Web", "type": "web-service", "parent": {"trustZone": "z"}}],
+    }
+    imported = parsed(
+        import_model.sync_detailed(client=client, body=ImportDocument.from_dict(otm), format_=ImportFormat.OTM),
+        ImportResult,
+    )
+    assert imported.report.counts.assets == 1 and imported.report.counts.trust_zones == 1, imported.report
+    yaml = b"otmVersion: 0.2.0\nproject: {name: SDK yaml, id: y}\ntrustZones: []\n"
+    from_yaml = parsed(
+        import_model.sync_detailed(client=client, body=File(payload=io.BytesIO(yaml)), format_=ImportFormat.OTM),
+        ImportResult,
+    )
+    assert from_yaml.model.name == "SDK yaml"
+    ours = parsed(export_model.sync_detailed(imported.model.id, client=client, format_=ExportFormat.JSON), ModelDocument)
+    assert [a.name for a in ours.assets] == ["Web"]
+    as_otm = parsed(export_model.sync_detailed(imported.model.id, client=client, format_=ExportFormat.OTM), OtmDocument)
+    assert as_otm.otm_version == "0.2.0" and [c["name"] for c in as_otm.components] == ["Web"], as_otm
+    print("generated Python client round trip: model, asset, threat, control, register, import and export parsed")
 
 
 if __name__ == "__main__":

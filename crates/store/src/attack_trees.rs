@@ -539,7 +539,18 @@ pub(crate) fn insert_planned(
         stack.extend(n.children.iter());
         stack.extend(n.countermeasure.as_deref());
     }
-    let rows = prepare(conn, model_id, &id, input, &keep)?;
+    insert_new(conn, model_id, id, input, &keep).map(|_| ())
+}
+
+/// Writes a new tree's row and nodes (ids in `keep` kept, the rest new).
+fn insert_new(
+    conn: &mut DbConn,
+    model_id: ModelId,
+    id: String,
+    input: &AttackTreeInput,
+    keep: &HashSet<String>,
+) -> Result<(TreeRow, Vec<NodeRow>), StoreError> {
+    let rows = prepare(conn, model_id, &id, input, keep)?;
     let now = time::now();
     let row = TreeRow {
         id,
@@ -554,7 +565,8 @@ pub(crate) fn insert_planned(
     diesel::insert_into(attack_trees::table)
         .values(&row)
         .execute(conn)?;
-    sync_rows(conn, &[], &rows)
+    sync_rows(conn, &[], &rows)?;
+    Ok((row, rows))
 }
 
 pub fn create(
@@ -568,22 +580,7 @@ pub fn create(
         ensure_visible(conn, actor.org_id, model_id)?;
         let id = AttackTreeId::generate().to_string();
         // Ids in a new tree's document are not kept: POST copies a tree.
-        let rows = prepare(conn, model_id, &id, input, &HashSet::new())?;
-        let now = time::now();
-        let row = TreeRow {
-            id: id.clone(),
-            model_id: model_id.to_string(),
-            name: input.name.clone(),
-            goal: input.goal.clone(),
-            target_asset_id: input.target_asset_id.map(|a| a.to_string()),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        diesel::insert_into(attack_trees::table)
-            .values(&row)
-            .execute(conn)?;
-        sync_rows(conn, &[], &rows)?;
+        let (row, rows) = insert_new(conn, model_id, id.clone(), input, &HashSet::new())?;
         let summary = row.summary(rows.len())?;
         // No threat is scored with a new tree yet: nothing to rescore.
         crate::jobs::enqueue_recompute(conn, actor, model_id, &Affected::Threats(Vec::new()))?;

@@ -6,42 +6,13 @@
 
 use palisade_domain::interchange::{self, ImportFormat, Syntax};
 use palisade_store::audit::AuditFilter;
-use palisade_store::testing::TestDatabase;
 use palisade_store::{
-    assets, audit, controls, import, jobs, models, orgs, risks, threats, treatments, Actor,
-    Backend, PageRequest, Store,
+    assets, audit, controls, import, jobs, models, risks, threats, treatments, PageRequest, Store,
 };
 use serde_json::json;
 
-macro_rules! both_backends {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            fn run($store: Store) $body
-            #[test]
-            fn postgres() {
-                let db = TestDatabase::new(Backend::Postgres);
-                run(db.store());
-            }
-            #[test]
-            fn sqlite() {
-                let db = TestDatabase::new(Backend::Sqlite);
-                run(db.store());
-            }
-        }
-    };
-}
-
-fn actor(store: &Store, org: &str) -> Actor {
-    let mut conn = store.conn().unwrap();
-    let org = orgs::get_or_create(&mut conn, org).unwrap();
-    Actor {
-        org_id: org.id,
-        key_id: None,
-        request_id: None,
-        role: palisade_domain::role::Role::Owner,
-    }
-}
+mod common;
+use common::actor;
 
 /// An OTM file: 100 components, 10 000 threats on them, 1 000 mitigations.
 fn big_otm() -> Vec<u8> {

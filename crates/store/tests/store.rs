@@ -8,41 +8,12 @@ use palisade_domain::role::Role;
 use palisade_store::assets::AssetFilter;
 use palisade_store::audit::AuditFilter;
 use palisade_store::idempotency::{self, StoredResponse};
-use palisade_store::testing::TestDatabase;
 use palisade_store::{
-    api_keys, assets, audit, models, orgs, Actor, Backend, PageRequest, Store, StoreError,
+    api_keys, assets, audit, models, orgs, Actor, PageRequest, Store, StoreError,
 };
 
-/// Runs the body once per backend, each in a fresh database.
-macro_rules! both_backends {
-    ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            fn run($store: Store) $body
-            #[test]
-            fn postgres() {
-                let db = TestDatabase::new(Backend::Postgres);
-                run(db.store());
-            }
-            #[test]
-            fn sqlite() {
-                let db = TestDatabase::new(Backend::Sqlite);
-                run(db.store());
-            }
-        }
-    };
-}
-
-fn actor(store: &Store, org: &str) -> Actor {
-    let mut conn = store.conn().unwrap();
-    let org = orgs::get_or_create(&mut conn, org).unwrap();
-    Actor {
-        org_id: org.id,
-        key_id: None,
-        request_id: Some("req-1".into()),
-        role: palisade_domain::role::Role::Owner,
-    }
-}
+mod common;
+use common::actor;
 
 fn model_fields(name: &str) -> ModelFields {
     serde_json::from_value(serde_json::json!({ "name": name })).unwrap()

@@ -36,6 +36,40 @@ pub struct ImportParams {
     pub format: Option<ImportFormat>,
 }
 
+/// A model file in JSON: an object whose members the format names.
+pub struct ImportDocument;
+
+impl utoipa::PartialSchema for ImportDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some(
+                "An OTM, Threat Dragon, Threagile or Palisade document, as `format` says",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ImportDocument {}
+
+/// A file's bytes, as sent.
+pub struct ImportFile;
+
+impl utoipa::PartialSchema for ImportFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("The file's bytes: JSON or YAML"))
+            .into()
+    }
+}
+
+impl ToSchema for ImportFile {}
+
 /// The imported model and what the import did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
@@ -62,8 +96,9 @@ fn syntax_of(req: &HttpRequest) -> Result<Syntax, ApiError> {
         "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => {
             Ok(Syntax::Yaml)
         }
+        "application/octet-stream" => Ok(Syntax::Detect),
         _ => Err(ApiError::UnsupportedMediaTypeOf(
-            "an import is JSON or YAML: send `Content-Type: application/json` or `application/yaml`"
+            "an import is JSON or YAML: send `Content-Type: application/json`, `application/yaml` or `application/octet-stream`"
                 .into(),
         )),
     }
@@ -75,9 +110,9 @@ fn syntax_of(req: &HttpRequest) -> Result<Syntax, ApiError> {
 #[utoipa::path(post, path = "/api/v1/models/import", operation_id = "importModel", tag = "models",
     params(ImportParams,
            ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first response")),
-    request_body(description = "The file: JSON, or YAML with `Content-Type: application/yaml`", content(
-        (serde_json::Value = "application/json"),
-        (String = "application/yaml"))),
+    request_body(description = "The file. `application/json`: JSON; `application/octet-stream`: the file's bytes, read as JSON when they are JSON and as YAML otherwise. `application/yaml` (also `application/x-yaml`, `text/yaml`) is read as YAML too; it is not listed here because SDK generators do not all support it.", content(
+        (ImportDocument = "application/json"),
+        (ImportFile = "application/octet-stream"))),
     responses((status = 201, description = "The new model and the import report", body = ImportResult,
         headers(("Location" = String, description = "The model's URL"))),
         (status = 400, description = "The file is not well-formed JSON or YAML", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -150,9 +185,6 @@ pub struct ExportParams {
     pub format: Option<ExportFormat>,
 }
 
-/// The media type of an OTM document in JSON.
-pub const OTM_JSON: &str = "application/vnd.otm+json";
-
 /// Whether the client asks for YAML rather than JSON.
 fn wants_yaml(req: &HttpRequest) -> bool {
     req.headers()
@@ -173,12 +205,12 @@ fn wants_yaml(req: &HttpRequest) -> bool {
 
 /// Export the model: `format=json` is the canonical document (importing it
 /// gives an equal model); `format=otm` is Open Threat Model 0.2.0, as JSON
-/// (`application/vnd.otm+json`) or, with `Accept: application/yaml`, YAML.
+/// or, with `Accept: application/yaml`, YAML. The two JSON forms are told
+/// apart by their required members (`format` or `otmVersion`).
 #[utoipa::path(get, path = "/api/v1/models/{model_id}/export", operation_id = "exportModel", tag = "models",
     params(("model_id" = uuid::Uuid, Path, description = "The model's id"), ExportParams),
     responses((status = 200, description = "The model in the asked format", content(
-        (crate::routes::versions::ModelDocumentDoc = "application/json"),
-        (OtmDocument = "application/vnd.otm+json"),
+        (ModelExport = "application/json"),
         (String = "application/yaml"))),
         (status = 406, description = "YAML was asked for the json format", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The model is larger than an export holds", body = crate::error::Problem, content_type = "application/problem+json")),
@@ -215,7 +247,7 @@ pub async fn export_model(
                         .map_err(|e| e.to_string())
                 } else {
                     serde_json::to_string(&otm)
-                        .map(|b| (OTM_JSON, b))
+                        .map(|b| ("application/json", b))
                         .map_err(|e| e.to_string())
                 }
             }
@@ -225,6 +257,16 @@ pub async fn export_model(
     .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
     .map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
+}
+
+/// What an export answers in JSON: our document (`format=json`) or an OTM
+/// document (`format=otm`).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum ModelExport {
+    Document(crate::routes::versions::ModelDocumentDoc),
+    Otm(OtmDocument),
 }
 
 /// An Open Threat Model 0.2.0 document (its schema is the OTM project's

@@ -22,6 +22,8 @@ pub const MAX_NODES: usize = 4_000_000;
 pub enum Syntax {
     Json,
     Yaml,
+    /// Either: JSON when it reads as JSON, else YAML (a body sent as bytes).
+    Detect,
 }
 
 /// Why a file could not be read.
@@ -44,6 +46,19 @@ pub fn node_budget(len: usize) -> usize {
 
 /// Reads `body` as `syntax` into a value, within the bounds.
 pub fn read(body: &[u8], syntax: Syntax) -> Result<Value, ReadError> {
+    if syntax == Syntax::Detect {
+        let looks_like_json = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'['));
+        if looks_like_json {
+            match read(body, Syntax::Json) {
+                Err(ReadError::Syntax { .. }) => {}
+                done => return done,
+            }
+        }
+        return read(body, Syntax::Yaml);
+    }
     let mut state = State {
         nodes_left: node_budget(body.len()),
         depth: 0,
@@ -60,7 +75,7 @@ pub fn read(body: &[u8], syntax: Syntax) -> Result<Value, ReadError> {
                 .and_then(|v| de.end().map(|()| v))
                 .map_err(|e| e.to_string())
         }
-        Syntax::Yaml => {
+        Syntax::Yaml | Syntax::Detect => {
             let text = std::str::from_utf8(body).map_err(|e| ReadError::Syntax {
                 detail: format!("the YAML is not UTF-8: {e}"),
             })?;
@@ -370,6 +385,19 @@ mod tests {
         assert!(matches!(
             read(b"a: .nan\n", Syntax::Yaml),
             Err(ReadError::Bound { .. })
+        ));
+    }
+
+    #[test]
+    fn bytes_read_as_json_or_else_yaml() {
+        let json = read(br#" {"a": [1]}"#, Syntax::Detect).unwrap();
+        assert_eq!(json, serde_json::json!({"a": [1]}));
+        // A YAML flow mapping is not JSON: read as YAML.
+        assert_eq!(read(b"{a: [1]}", Syntax::Detect).unwrap(), json);
+        assert_eq!(read(b"a:\n  - 1\n", Syntax::Detect).unwrap(), json);
+        assert!(matches!(
+            read(b"{a: [1", Syntax::Detect),
+            Err(ReadError::Syntax { .. })
         ));
     }
 

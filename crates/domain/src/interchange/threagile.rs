@@ -124,6 +124,23 @@ fn plain(s: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A Threagile element's classification and CIA from its three ratings
+/// (each outside Threagile's values is a problem).
+fn rated(b: &mut Builder, n: &Node) -> (Option<Classification>, Option<Cia>) {
+    let conf = pick(b, n, "confidentiality", &CONFIDENTIALITY);
+    let integrity = pick(b, n, "integrity", &CRITICALITY);
+    let availability = pick(b, n, "availability", &CRITICALITY);
+    let cia = match (conf, integrity, availability) {
+        (Some(c), Some(i), Some(a)) => Some(Cia {
+            confidentiality: c.1,
+            integrity: i,
+            availability: a,
+        }),
+        _ => None,
+    };
+    (conf.map(|c| c.0), cia)
+}
+
 fn strings(b: &mut Builder, n: &Node, key: &str) -> Vec<String> {
     n.strings(b, key)
         .into_iter()
@@ -281,9 +298,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             continue;
         }
         let id = claim(b, &n);
-        let conf = pick(b, &n, "confidentiality", &CONFIDENTIALITY);
-        let integrity = pick(b, &n, "integrity", &CRITICALITY);
-        let availability = pick(b, &n, "availability", &CRITICALITY);
+        let (classification, cia) = rated(b, &n);
         let mut meta = Map::new();
         for key in [
             "id",
@@ -306,15 +321,8 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 kind: AssetKind::Data,
                 description,
                 owner,
-                classification: conf.map(|c| c.0),
-                cia: match (conf, integrity, availability) {
-                    (Some(c), Some(i), Some(a)) => Some(Cia {
-                        confidentiality: c.1,
-                        integrity: i,
-                        availability: a,
-                    }),
-                    _ => None,
-                },
+                classification,
+                cia,
                 business_criticality: None,
                 in_scope: true,
                 parent_id: None,
@@ -392,9 +400,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 },
             ))
         } else {
-            let conf = pick(b, n, "confidentiality", &CONFIDENTIALITY);
-            let integrity = pick(b, n, "integrity", &CRITICALITY);
-            let availability = pick(b, n, "availability", &CRITICALITY);
+            let (classification, cia) = rated(b, n);
             let mut meta = Map::new();
             meta.insert("id".into(), id.clone().into());
             for key in [
@@ -433,15 +439,8 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     },
                     description,
                     owner,
-                    classification: conf.map(|c| c.0),
-                    cia: match (conf, integrity, availability) {
-                        (Some(c), Some(i), Some(a)) => Some(Cia {
-                            confidentiality: c.1,
-                            integrity: i,
-                            availability: a,
-                        }),
-                        _ => None,
-                    },
+                    classification,
+                    cia,
                     business_criticality: None,
                     in_scope: !out_of_scope,
                     parent_id: None,
