@@ -122,6 +122,24 @@ both_modes!(crud_and_bad_input_of_each_resource, |app| {
     let ok = w.post("interactions", json!({"source": {"party_id": id(&vendor)}, "destination": {"asset_id": id(&app_asset)},
         "purpose": "settlement", "protocol": "https", "data_asset_ids": [id(&data)], "authenticated": true, "encrypted": true}));
     assert_eq!(ok["crosses_trust_boundary"], true);
+    assert_eq!(ok["bidirectional"], false, "one way unless said");
+    let both_ways = c
+        .patch(
+            &format!("{flows}/{}", id(&ok)),
+            &json!({"bidirectional": true}),
+        )
+        .ok(200);
+    assert_eq!(both_ways["bidirectional"], true);
+    c.patch(
+        &format!("{flows}/{}", id(&ok)),
+        &json!({"bidirectional": "both"}),
+    )
+    .names_field("bidirectional");
+    c.patch(
+        &format!("{flows}/{}", id(&ok)),
+        &json!({"bidirectional": false}),
+    )
+    .ok(200);
     c.post(&flows, &json!({"source": {"asset_id": id(&foreign_asset)}, "destination": {"asset_id": id(&app_asset)}})).names_field("source.asset_id");
     c.post(&flows, &json!({"source": {"asset_id": id(&app_asset)}, "destination": {"party_id": id(&globex_party)}})).names_field("destination.party_id");
     c.post(&flows, &json!({"source": {"asset_id": id(&app_asset), "party_id": id(&vendor)}, "destination": {"asset_id": id(&app_asset)}})).names_field("source");

@@ -118,7 +118,6 @@ both_modes!(the_otm_example_imports_record_by_record, |app| {
     note("/threats/0/cwes", "dropped");
     note("/threats/0/tags", "dropped");
     note("/project/owner", "approximated");
-    note("/dataflows/0/bidirectional", "approximated");
 
     let zones = by_name(&c, &model, "trust-zones");
     assert_eq!(zones.len(), 2);
@@ -172,6 +171,7 @@ both_modes!(the_otm_example_imports_record_by_record, |app| {
         to_service["source"]["asset_id"],
         id(&assets["Web Client"]).as_str()
     );
+    assert_eq!(to_service["bidirectional"], true);
     assert_eq!(
         to_service["destination"]["asset_id"],
         id(&assets["Web Service"]).as_str()
@@ -446,8 +446,8 @@ both_modes!(the_threat_dragon_demo_imports_record_by_record, |app| {
         "the text block: {notes:?}"
     );
     assert!(
-        at("/detail/diagrams/0/cells/8").contains(&"approximated"),
-        "the bidirectional flow: {notes:?}"
+        at("/detail/diagrams/0/cells/8").is_empty(),
+        "the bidirectional flow is kept as it is: {notes:?}"
     );
 
     let zones = by_name(&c, &model, "trust-zones");
@@ -488,6 +488,14 @@ both_modes!(the_threat_dragon_demo_imports_record_by_record, |app| {
     assert!(flows
         .iter()
         .all(|f| f["purpose"].is_null() && f["protocol"].is_null() && f["encrypted"] == false));
+    // Only the flow to the database goes both ways.
+    for f in &flows {
+        assert_eq!(
+            f["bidirectional"],
+            pair(f) == (svc.clone(), db.clone()),
+            "{f}"
+        );
+    }
 
     let threats = c.all(&format!("/api/v1/models/{model}/threats"), 100);
     assert_eq!(threats.len(), 2);
@@ -695,7 +703,16 @@ fn otm_essence(doc: &Value) -> Value {
         .collect();
     out["dataflows"] = otm_by_name(doc, "dataflows")
         .into_iter()
-        .map(|(n, f)| (n, json!([name(&f["source"]), name(&f["destination"])])))
+        .map(|(n, f)| {
+            (
+                n,
+                json!([
+                    name(&f["source"]),
+                    name(&f["destination"]),
+                    f["bidirectional"]
+                ]),
+            )
+        })
         .collect();
     out["threats"] = otm_by_name(doc, "threats")
         .into_iter()

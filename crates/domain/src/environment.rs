@@ -159,6 +159,9 @@ pub struct InteractionFields {
     pub authenticated: bool,
     #[serde(default)]
     pub encrypted: bool,
+    /// Either end starts the flow (peers), not only the source.
+    #[serde(default)]
+    pub bidirectional: bool,
 }
 
 impl InteractionFields {

@@ -393,6 +393,7 @@ diesel::table! {
         protocol -> Nullable<Text>,
         authenticated -> Bool,
         encrypted -> Bool,
+        bidirectional -> Bool,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,

@@ -446,12 +446,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 None => b.problem(at, format!("no data asset {d:?} in the file")),
             }
         }
-        if f.bool(b, "bidirectional") == Some(true) {
-            b.approximated(
-                &f.ptr("bidirectional"),
-                "a bidirectional flow becomes one interaction from source to destination",
-            );
-        }
+        let bidirectional = f.bool(b, "bidirectional").unwrap_or(false);
         for key in ["description", "tags", "attributes"] {
             if f.get(key).is_some()
                 && !matches!(f.v.get(key), Some(Value::Array(a)) if a.is_empty())
@@ -469,6 +464,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 data_asset_ids: data,
                 authenticated: false,
                 encrypted: false,
+                bidirectional,
             },
         );
         if let Some(id) = id {
@@ -941,7 +937,7 @@ pub fn export(records: &Records) -> Value {
             json!({
                 "id": i.id.to_string(),
                 "name": i.fields.purpose.clone().unwrap_or_else(|| "Interaction".into()),
-                "bidirectional": false,
+                "bidirectional": i.fields.bidirectional,
                 "source": end(&i.fields.source),
                 "destination": end(&i.fields.destination),
                 "assets": i.fields.data_asset_ids.iter().filter_map(|a| asset_ids.get(a)).collect::<Vec<_>>(),

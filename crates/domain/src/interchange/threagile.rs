@@ -526,6 +526,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     data_asset_ids: data,
                     authenticated: authentication != "none",
                     encrypted: encrypted(&protocol),
+                    bidirectional: false,
                 },
             );
         }

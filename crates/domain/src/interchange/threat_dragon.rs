@@ -365,12 +365,10 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             .as_ref()
             .and_then(|d| d.bool(b, "isEncrypted"))
             .unwrap_or(false);
-        if data.as_ref().and_then(|d| d.bool(b, "isBidirectional")) == Some(true) {
-            b.approximated(
-                &f.at,
-                "a bidirectional flow becomes one interaction from source to target",
-            );
-        }
+        let bidirectional = data
+            .as_ref()
+            .and_then(|d| d.bool(b, "isBidirectional"))
+            .unwrap_or(false);
         let iid = b.interaction(
             &f.at,
             InteractionFields {
@@ -381,6 +379,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 data_asset_ids: Vec::new(),
                 authenticated: false,
                 encrypted,
+                bidirectional,
             },
         );
         if let Some(d) = data {
