@@ -495,6 +495,22 @@ fn migrate(config: &Config) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The organisation `org` (created if needed) and an owner acting in it:
+/// who a command run by the operator acts as.
+fn operator(
+    conn: &mut palisade_store::DbConn,
+    org: &str,
+) -> Result<(palisade_domain::org::Organization, Actor), Failure> {
+    let organization = orgs::get_or_create(conn, org)?;
+    let actor = Actor {
+        org_id: organization.id,
+        key_id: None,
+        request_id: None,
+        role: palisade_domain::role::Role::Owner,
+    };
+    Ok((organization, actor))
+}
+
 fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), Failure> {
     let mut errors = palisade_domain::ValidationErrors::new();
     errors.check_name("--org", org);
@@ -502,13 +518,7 @@ fn create_key(config: &Config, org: &str, role: Role, name: &str) -> Result<(), 
     errors.finish().map_err(|e| Failure::Other(e.to_string()))?;
     let store = open_store(config, true)?;
     let mut conn = store.conn()?;
-    let organization = orgs::get_or_create(&mut conn, org)?;
-    let actor = Actor {
-        org_id: organization.id,
-        key_id: None,
-        request_id: None,
-        role: palisade_domain::role::Role::Owner,
-    };
+    let (organization, actor) = operator(&mut conn, org)?;
     let (key, secret) = api_keys::create(&mut conn, &actor, name, role)?;
     eprintln!(
         "created {} key {:?} ({}) for organisation {:?} ({}); it is shown once, below",
@@ -563,13 +573,7 @@ fn import_file(
         })?;
     let store = open_store(config, true)?;
     let mut conn = store.conn()?;
-    let organization = orgs::get_or_create(&mut conn, org)?;
-    let actor = Actor {
-        org_id: organization.id,
-        key_id: None,
-        request_id: None,
-        role: palisade_domain::role::Role::Owner,
-    };
+    let (_, actor) = operator(&mut conn, org)?;
     let model = palisade_store::import::import(&mut conn, &actor, &plan)?;
     let c = &report.counts;
     eprintln!(

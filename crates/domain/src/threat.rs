@@ -114,6 +114,22 @@ pub struct ThreatFields {
     pub assessment: ThreatAssessment,
 }
 
+impl ThreatInput {
+    /// The fields, once the assessment (JSON here) has been read.
+    pub fn with_assessment(self, assessment: ThreatAssessment) -> ThreatFields {
+        ThreatFields {
+            title: self.title,
+            description: self.description,
+            stride: self.stride,
+            asset_ids: self.asset_ids,
+            actor_ids: self.actor_ids,
+            interaction_ids: self.interaction_ids,
+            attack_tree_node_ids: self.attack_tree_node_ids,
+            assessment,
+        }
+    }
+}
+
 impl ThreatFields {
     /// The writable form, for merge patches.
     pub fn to_input(&self) -> ThreatInput {

@@ -97,17 +97,9 @@ impl Resource for Threats {
 }
 
 /// A threat as written, with its assessment parsed by method.
-fn threat_fields(input: ThreatInput) -> Result<ThreatFields, ValidationErrors> {
-    Ok(ThreatFields {
-        assessment: parse_threat_assessment(input.assessment)?,
-        title: input.title,
-        description: input.description,
-        stride: input.stride,
-        asset_ids: input.asset_ids,
-        actor_ids: input.actor_ids,
-        interaction_ids: input.interaction_ids,
-        attack_tree_node_ids: input.attack_tree_node_ids,
-    })
+fn threat_fields(mut input: ThreatInput) -> Result<ThreatFields, ValidationErrors> {
+    let assessment = parse_threat_assessment(std::mem::take(&mut input.assessment))?;
+    Ok(input.with_assessment(assessment))
 }
 
 list_params!(ThreatParams sorted by ThreatSort { "title", "stride", "method", "created_at", "updated_at" } {

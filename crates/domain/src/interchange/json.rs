@@ -18,7 +18,7 @@ use crate::environment::{InteractionFields, PartyFields, TrustZoneFields};
 use crate::evaluation::EvaluationEntryFields;
 use crate::model::ModelFields;
 use crate::scoring::Assessment;
-use crate::threat::{ControlFields, ThreatAssessment, ThreatFields, ThreatInput, TreeAssessment};
+use crate::threat::{ControlFields, ThreatAssessment, ThreatInput, TreeAssessment};
 use crate::threat_actor::ThreatActorFields;
 use crate::treatment::{TreatmentInput, TreatmentStatus};
 use crate::tree::AttackTreeInput;
@@ -297,17 +297,7 @@ fn add(b: &mut Builder, ids: &Ids, list: &str, n: &Node) {
             };
             match parsed {
                 Ok(assessment) => {
-                    let fields = ThreatFields {
-                        title: input.title,
-                        description: input.description,
-                        stride: input.stride,
-                        asset_ids: input.asset_ids,
-                        actor_ids: input.actor_ids,
-                        interaction_ids: input.interaction_ids,
-                        attack_tree_node_ids: input.attack_tree_node_ids,
-                        assessment,
-                    };
-                    b.threat_with(&n.at, new_id(ids, n), fields);
+                    b.threat_with(&n.at, new_id(ids, n), input.with_assessment(assessment));
                 }
                 Err(e) => b.problem(n.ptr("assessment"), e.to_string()),
             }
