@@ -775,6 +775,19 @@ both_modes!(otm_round_trips_and_exports_valid_otm, |app| {
         ),
         otm_essence(&original)
     );
+    // As bytes (what generated SDKs send for a file): JSON when it reads as JSON, else YAML.
+    for bytes in [exported.to_string(), yaml.text.clone()] {
+        let r = import(&c, "otm", "application/octet-stream", bytes.as_bytes()).ok(201);
+        let m = id(&r["model"]);
+        assert_eq!(
+            otm_essence(
+                &c.get(&format!("/api/v1/models/{m}/export?format=otm"))
+                    .ok(200)
+            ),
+            otm_essence(&original)
+        );
+    }
+    import(&c, "otm", "application/octet-stream", b"{not: [valid").problem(400);
     // Our own document has no YAML form.
     c.request(
         "GET",
