@@ -145,8 +145,12 @@ pub async fn import_model(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let body = read_limited(&mut payload, limit).await?;
-    // The format is part of what is imported, so part of the fingerprint.
-    let fingerprint = Bytes::from([format.as_str().as_bytes(), b"\n", &body[..]].concat());
+    // The format is part of what is imported, so part of the fingerprint;
+    // without a key no fingerprint is taken, so the file is not copied.
+    let fingerprint = match idempotency_key.0 {
+        Some(_) => Bytes::from([format.as_str().as_bytes(), b"\n", &body[..]].concat()),
+        None => Bytes::new(),
+    };
     let actor = auth.actor();
     let st = state.clone();
     create_once(

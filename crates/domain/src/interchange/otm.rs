@@ -13,7 +13,6 @@ use crate::document::Records;
 use crate::environment::{Endpoint, InteractionFields, TrustZoneFields};
 use crate::ids::{AssetId, ControlId, InteractionId, ThreatId, TrustZoneId};
 use crate::model::ModelFields;
-use crate::scoring::nist::NistInput;
 use crate::scoring::residual::ControlStatus;
 use crate::scoring::Assessment;
 use crate::threat::{
@@ -596,12 +595,10 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 actor_ids: Vec::new(),
                 interaction_ids: dedup(uses.map(|u| u.interactions.clone()).unwrap_or_default()),
                 attack_tree_node_ids: Vec::new(),
-                assessment: ThreatAssessment::Stateless(Assessment::Nist(NistInput {
-                    likelihood,
-                    initiation_likelihood: None,
-                    adverse_impact_likelihood: None,
-                    impact: impact.unwrap_or(crate::scoring::nist::NistLevel::Moderate),
-                })),
+                assessment: super::ratings::nist(
+                    likelihood.unwrap_or(crate::scoring::nist::NistLevel::Moderate),
+                    impact.unwrap_or(crate::scoring::nist::NistLevel::Moderate),
+                ),
             },
         );
         if let Some(id) = id {

@@ -7,7 +7,19 @@
 //! ratings are those values round-trips exactly.
 
 use crate::asset::CiaLevel;
-use crate::scoring::nist::NistLevel;
+use crate::scoring::nist::{NistInput, NistLevel};
+use crate::scoring::Assessment;
+use crate::threat::ThreatAssessment;
+
+/// The assessment every imported threat gets: NIST with an overall likelihood.
+pub(crate) fn nist(likelihood: NistLevel, impact: NistLevel) -> ThreatAssessment {
+    ThreatAssessment::Stateless(Assessment::Nist(NistInput {
+        likelihood: Some(likelihood),
+        initiation_likelihood: None,
+        adverse_impact_likelihood: None,
+        impact,
+    }))
+}
 
 /// A 0–100 rating as a NIST level (the caller has checked the range).
 pub fn nist_level(rating: f64) -> NistLevel {

@@ -17,12 +17,9 @@ use crate::environment::{
 };
 use crate::ids::{AssetId, ControlId, PartyId, ThreatId, TrustZoneId};
 use crate::model::ModelFields;
-use crate::scoring::nist::{NistInput, NistLevel};
+use crate::scoring::nist::NistLevel;
 use crate::scoring::residual::ControlStatus;
-use crate::scoring::Assessment;
-use crate::threat::{
-    ControlCategory, ControlFields, ControlType, Stride, ThreatAssessment, ThreatFields,
-};
+use crate::threat::{ControlCategory, ControlFields, ControlType, Stride, ThreatFields};
 use crate::treatment::{Strategy, Ticket, TreatmentInput, TreatmentStatus};
 use crate::validation::NAME_MAX;
 
@@ -604,12 +601,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     actor_ids: Vec::new(),
                     interaction_ids: Vec::new(),
                     attack_tree_node_ids: Vec::new(),
-                    assessment: ThreatAssessment::Stateless(Assessment::Nist(NistInput {
-                        likelihood: Some(likelihood),
-                        initiation_likelihood: None,
-                        adverse_impact_likelihood: None,
-                        impact,
-                    })),
+                    assessment: super::ratings::nist(likelihood, impact),
                 },
             );
             if let Some(c) = b.control_mut(control) {

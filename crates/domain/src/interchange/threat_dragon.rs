@@ -18,12 +18,9 @@ use crate::environment::{
 };
 use crate::ids::{AssetId, PartyId, TrustZoneId};
 use crate::model::ModelFields;
-use crate::scoring::nist::{NistInput, NistLevel};
+use crate::scoring::nist::NistLevel;
 use crate::scoring::residual::ControlStatus;
-use crate::scoring::Assessment;
-use crate::threat::{
-    ControlCategory, ControlFields, ControlType, Stride, ThreatAssessment, ThreatFields,
-};
+use crate::threat::{ControlCategory, ControlFields, ControlType, Stride, ThreatFields};
 use crate::treatment::{Strategy, TreatmentInput, TreatmentStatus};
 use crate::validation::NAME_MAX;
 
@@ -447,12 +444,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     actor_ids: Vec::new(),
                     interaction_ids,
                     attack_tree_node_ids: Vec::new(),
-                    assessment: ThreatAssessment::Stateless(Assessment::Nist(NistInput {
-                        likelihood: Some(NistLevel::Moderate),
-                        initiation_likelihood: None,
-                        adverse_impact_likelihood: None,
-                        impact,
-                    })),
+                    assessment: super::ratings::nist(NistLevel::Moderate, impact),
                 },
             );
             let status = t.str(b, "status").unwrap_or("Open").to_ascii_lowercase();
