@@ -58,6 +58,39 @@ fn move_to(c: &Client, base: &str, treatment: &str, to: &str) {
     .ok(200);
 }
 
+both_modes!(an_entry_without_a_date_is_dated_today, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let model = c.model("Payments");
+    let entries = format!("/api/v1/models/{model}/evaluation-entries");
+    let before = chrono::Utc::now().date_naive();
+    let made = c
+        .post(
+            &entries,
+            &json!({"kind": "finding", "text": "Logs kept too long", "author": "sec"}),
+        )
+        .ok(201);
+    let after = chrono::Utc::now().date_naive();
+    let date: chrono::NaiveDate = made["date"].as_str().unwrap().parse().unwrap();
+    assert!(
+        date == before || date == after,
+        "dated {date}, today (UTC) is {before}"
+    );
+    // A date that is sent is kept; a bad one still names the field.
+    let dated = c
+        .post(&entries, &json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-01-31"}))
+        .ok(201);
+    assert_eq!(dated["date"], "2026-01-31");
+    c.post(&entries, &json!({"kind": "finding", "text": "t", "author": "a", "date": null}))
+        .names_field("date");
+    // Cleared by a PATCH, the date takes its create default again.
+    let cleared = c
+        .patch(&format!("{entries}/{}", id(&dated)), &json!({"date": null}))
+        .ok(200);
+    assert_ne!(cleared["date"], "2026-01-31");
+    assert!(cleared["date"] == made["date"] || cleared["date"] == after.to_string());
+    assert_eq!(c.all(&entries, 10).len(), 2);
+});
+
 both_modes!(entries_check_their_links_and_the_fix_rule, |app| {
     let c = app.client(&app.key("acme", "owner"));
     let model = c.model("Payments");

@@ -29,7 +29,8 @@ pub struct EvaluationEntryFields {
     pub text: String,
     /// Who wrote it.
     pub author: String,
-    /// The day it speaks of.
+    /// The day it speaks of; left out of a create, today (UTC).
+    #[serde(default = "today")]
     pub date: NaiveDate,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -46,6 +47,11 @@ pub struct EvaluationEntryFields {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
     pub asset_ids: Vec<AssetId>,
+}
+
+/// An entry written without a date speaks of the day it is written.
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
 }
 
 impl EvaluationEntryFields {

@@ -78,9 +78,10 @@ pub struct IntegrationInput {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// The inbound secret the system signs with (GitHub and Jira webhook
-    /// secret, GitLab token, Standard Webhooks `whsec_…`): 16–256
-    /// characters. Left out, one is generated and returned once.
-    #[schema(min_length = 16, max_length = 256, write_only)]
+    /// secret, GitLab token, Standard Webhooks `whsec_…`): 1–256
+    /// characters, spaces allowed, no control characters. Left out, one is
+    /// generated and returned once.
+    #[schema(min_length = 1, max_length = 256, write_only)]
     pub secret: Option<String>,
     /// Ticket state → treatment status; left out, the kind's defaults.
     #[schema(value_type = Option<BTreeMap<String, TreatmentStatus>>)]
@@ -102,11 +103,14 @@ pub struct CreatedIntegration {
 }
 
 fn check_secret(errors: &mut ValidationErrors, field: &str, kind: IntegrationKind, secret: &str) {
+    // The senders take any printable text (GitHub documents its example
+    // with "It's a Secret to Everybody"), so only what cannot be typed
+    // into their settings, or cannot be stored, is refused.
     let n = secret.chars().count();
-    if !(16..=256).contains(&n) {
-        errors.add(field, "a secret is 16–256 characters");
-    } else if secret.chars().any(|c| c.is_control() || c == ' ') {
-        errors.add(field, "a secret takes no spaces or control characters");
+    if !(1..=256).contains(&n) {
+        errors.add(field, "a secret is 1–256 characters");
+    } else if secret.chars().any(char::is_control) {
+        errors.add(field, "a secret takes no control characters");
     } else if kind.standard_webhooks()
         && (!secret.starts_with("whsec_") || signature::standard_key(secret).len() < 24)
     {
@@ -383,8 +387,9 @@ pub async fn delete_integration(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSecret {
-    /// The new secret; left out, one is generated and returned once.
-    #[schema(min_length = 16, max_length = 256, write_only)]
+    /// The new secret (1–256 characters, spaces allowed, no control
+    /// characters); left out, one is generated and returned once.
+    #[schema(min_length = 1, max_length = 256, write_only)]
     pub secret: Option<String>,
 }
 
