@@ -66,24 +66,25 @@ impl Config {
         })?;
         let amqp_url = get("AMQP_URL");
         if let Some(url) = &amqp_url {
-            if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+            let reason = if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+                Some("must start with amqp:// or amqps://".to_string())
+            } else {
+                palisade_worker::check_url(url).err()
+            };
+            if let Some(reason) = reason {
                 return Err(ConfigError {
                     var: "AMQP_URL",
                     value: palisade_worker::redact(url),
-                    reason: "must start with amqp:// or amqps://".into(),
+                    reason,
                 });
             }
         }
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE.into());
-        if database_url.contains("://")
-            && !["postgres://", "postgresql://", "sqlite://"]
-                .iter()
-                .any(|p| database_url.starts_with(p))
-        {
+        if let Err(reason) = check_database_url(&database_url) {
             return Err(ConfigError {
                 var: "DATABASE_URL",
                 value: palisade_worker::redact(&database_url),
-                reason: "must be postgres://…, sqlite://PATH or a SQLite file path".into(),
+                reason,
             });
         }
         let log_format = match get("PALISADE_LOG_FORMAT").as_deref() {
@@ -137,6 +138,27 @@ impl Config {
             queue_prefix: get("PALISADE_QUEUE_PREFIX").unwrap_or_else(|| "palisade".into()),
         })
     }
+}
+
+/// A PostgreSQL URL is read whole (a port that is not a number, a broken
+/// IPv6 address) so a typo is not mistaken for an unreachable server; any
+/// other value is a SQLite file path.
+fn check_database_url(url: &str) -> Result<(), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return url::Url::parse(url)
+            .map(|_| ())
+            .map_err(|e| format!("not a PostgreSQL URL: {e}"));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.trim().is_empty() {
+            return Err("sqlite:// needs a file path".into());
+        }
+        return Ok(());
+    }
+    if url.contains("://") {
+        return Err("must be postgres://…, sqlite://PATH or a SQLite file path".into());
+    }
+    Ok(())
 }
 
 fn number<T>(
@@ -218,6 +240,10 @@ mod tests {
             ("PALISADE_BIND", "localhost"),
             ("AMQP_URL", "http://x"),
             ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://a:b@db:port/x"),
+            ("DATABASE_URL", "sqlite://"),
+            ("AMQP_URL", "amqp://guest:x@127.0.0.1:notaport/%2f"),
+            ("AMQP_URL", "amqp://guest:x@127.0.0.1/%2f?frame_max=big"),
             ("PALISADE_LOG_FORMAT", "xml"),
             ("PALISADE_MAX_BODY", "lots"),
             ("PALISADE_WORKER_PREFETCH", "0"),

@@ -87,6 +87,96 @@ fn invalid_configuration_fails_with_one_line() {
     assert!(output_text(&worker).1.contains("AMQP_URL"));
 }
 
+/// Runs `palisade ARGS` and waits at most 20 s: a process that would
+/// retry forever is killed and reported instead of hanging the suite.
+fn palisade_bounded(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "PALISADE_BIND",
+            format!("127.0.0.1:{}", common::free_port()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (code, stderr)
+}
+
+#[test]
+fn urls_are_parsed_whole_at_start() {
+    for (var, value, args) in [
+        (
+            "AMQP_URL",
+            "amqp://guest:hunter2@127.0.0.1:notaport/%2f",
+            &["serve"][..],
+        ),
+        (
+            "AMQP_URL",
+            "amqp://guest:hunter2@127.0.0.1:notaport/%2f",
+            &["worker"][..],
+        ),
+        (
+            "AMQP_URL",
+            "amqp://guest:hunter2@127.0.0.1:5672/%2f?heartbeat=often",
+            &["serve"][..],
+        ),
+        ("AMQP_URL", "amqp://guest:hunter2@:5672/%2f", &["serve"][..]),
+        (
+            "DATABASE_URL",
+            "postgres://app:hunter2@127.0.0.1:notaport/palisade",
+            &["serve"][..],
+        ),
+        (
+            "DATABASE_URL",
+            "postgresql://app:hunter2@[::1/palisade",
+            &["migrate"][..],
+        ),
+        ("DATABASE_URL", "sqlite://", &["serve"][..]),
+    ] {
+        let (code, stderr) = palisade_bounded(args, &[(var, value)]);
+        assert_eq!(
+            code,
+            Some(2),
+            "{var}={value} {args:?} must stop at once: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(var), "names {var}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "no password: {stderr}");
+    }
+    // A URL that parses but reaches nothing is a retry, not a
+    // configuration error: the server starts and keeps trying.
+    let port = common::free_port();
+    let (code, stderr) = palisade_bounded(
+        &["serve"],
+        &[(
+            "AMQP_URL",
+            &format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+        )],
+    );
+    assert_eq!(code, None, "still running after 20 s: {stderr}");
+}
+
 #[test]
 fn an_unreachable_database_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -77,11 +77,17 @@ both_modes!(an_entry_without_a_date_is_dated_today, |app| {
     );
     // A date that is sent is kept; a bad one still names the field.
     let dated = c
-        .post(&entries, &json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-01-31"}))
+        .post(
+            &entries,
+            &json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-01-31"}),
+        )
         .ok(201);
     assert_eq!(dated["date"], "2026-01-31");
-    c.post(&entries, &json!({"kind": "finding", "text": "t", "author": "a", "date": null}))
-        .names_field("date");
+    c.post(
+        &entries,
+        &json!({"kind": "finding", "text": "t", "author": "a", "date": null}),
+    )
+    .names_field("date");
     // Cleared by a PATCH, the date takes its create default again.
     let cleared = c
         .patch(&format!("{entries}/{}", id(&dated)), &json!({"date": null}))

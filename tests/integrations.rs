@@ -164,7 +164,10 @@ both_modes!(integrations_keep_their_secrets_write_only, |app| {
     let bad = [
         (json!({"kind": "trello", "name": "x"}), "kind"),
         (json!({"kind": "github", "name": ""}), "name"),
-        (json!({"kind": "github", "name": "x", "secret": ""}), "secret"),
+        (
+            json!({"kind": "github", "name": "x", "secret": ""}),
+            "secret",
+        ),
         (
             json!({"kind": "github", "name": "x", "secret": "tab\there"}),
             "secret",
@@ -291,41 +294,50 @@ both_modes!(integrations_keep_their_secrets_write_only, |app| {
 // GitHub's documented example: the secret "It's a Secret to Everybody"
 // signs "Hello, World!" as below. The signature is accepted; the body is
 // then refused as not JSON (400), never as unsigned (401).
-both_modes!(githubs_documented_secret_and_test_delivery_are_accepted, |app| {
-    let owner = app.client(&app.key("acme", "owner"));
-    let integration = id(&owner
+both_modes!(
+    githubs_documented_secret_and_test_delivery_are_accepted,
+    |app| {
+        let owner = app.client(&app.key("acme", "owner"));
+        let integration = id(&owner
         .post(
             "/api/v1/integrations",
             &json!({"kind": "github", "name": "GitHub", "secret": "It's a Secret to Everybody"}),
         )
         .ok(201));
-    let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-    let headers = [
-        ("X-GitHub-Event", "issues"),
-        ("X-GitHub-Delivery", "github-docs-example"),
-        ("X-Hub-Signature-256", signature),
-    ];
-    let r = post_webhook(&app, &integration, &headers, b"Hello, World!");
-    let problem = r.problem(400);
-    assert!(
-        problem["detail"].as_str().unwrap_or_default().contains("JSON"),
-        "{problem}"
-    );
-    // The same body under another signature is refused as unsigned.
-    let wrong = [
-        ("X-GitHub-Event", "issues"),
-        ("X-GitHub-Delivery", "github-docs-example-2"),
-        ("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18"),
-    ];
-    post_webhook(&app, &integration, &wrong, b"Hello, World!").problem(401);
-    // A short secret with spaces works too (GitHub sets no minimum).
-    owner
-        .post(
-            "/api/v1/integrations",
-            &json!({"kind": "gitlab", "name": "GitLab", "secret": "a b"}),
-        )
-        .ok(201);
-});
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let headers = [
+            ("X-GitHub-Event", "issues"),
+            ("X-GitHub-Delivery", "github-docs-example"),
+            ("X-Hub-Signature-256", signature),
+        ];
+        let r = post_webhook(&app, &integration, &headers, b"Hello, World!");
+        let problem = r.problem(400);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("JSON"),
+            "{problem}"
+        );
+        // The same body under another signature is refused as unsigned.
+        let wrong = [
+            ("X-GitHub-Event", "issues"),
+            ("X-GitHub-Delivery", "github-docs-example-2"),
+            (
+                "X-Hub-Signature-256",
+                "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18",
+            ),
+        ];
+        post_webhook(&app, &integration, &wrong, b"Hello, World!").problem(401);
+        // A short secret with spaces works too (GitHub sets no minimum).
+        owner
+            .post(
+                "/api/v1/integrations",
+                &json!({"kind": "gitlab", "name": "GitLab", "secret": "a b"}),
+            )
+            .ok(201);
+    }
+);
 
 both_modes!(
     a_closed_github_issue_moves_its_treatment_through_the_worker,

@@ -148,6 +148,19 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Reads `url` with the broker client's own parser, so a URL it would
+/// refuse at every reconnect stops the process at start instead. The
+/// reason never holds the URL (it may carry a password).
+pub fn check_url(url: &str) -> Result<(), String> {
+    match url.parse::<lapin::uri::AMQPUri>() {
+        Ok(_) => Ok(()),
+        Err(e) if e.contains(url) => {
+            Err("not a URL of the form amqp://user:password@host:port/vhost".into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens and closes a connection: the broker is reachable.
 pub async fn ping(url: &str) -> Result<(), String> {
     let conn = connect(url).await.map_err(|e| e.to_string())?;
