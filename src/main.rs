@@ -550,9 +550,11 @@ fn import_file(
         )));
     }
     let body = std::fs::read(file).map_err(|e| Failure::Other(format!("{shown}: {e}")))?;
+    // `.otm` and other files may be either: JSON when they read as JSON.
     let syntax = match file.extension().and_then(|e| e.to_str()) {
         Some("yaml" | "yml") => Syntax::Yaml,
-        _ => Syntax::Json,
+        Some("json") => Syntax::Json,
+        _ => Syntax::Detect,
     };
     let (plan, report) =
         interchange::import(format, &body, syntax, chrono::Utc::now()).map_err(|e| match e {

@@ -800,6 +800,235 @@ both_modes!(otm_round_trips_and_exports_valid_otm, |app| {
         .problem(422);
 });
 
+// OTM references are typed by where they stand, so an id need be unique
+// only within its kind: startleft's conversion of Microsoft Threat
+// Modeling Tool files gives threat 55 the mitigation 55.
+both_modes!(otm_ids_are_unique_per_kind_not_per_file, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let doc = json!({
+        "otmVersion": "0.1.0",
+        "project": {"name": "per kind", "id": "p"},
+        "trustZones": [
+            {"id": "web", "name": "Web zone", "risk": {"trustRating": 40}},
+            {"id": "db", "name": "Data zone", "risk": {"trustRating": 90}}
+        ],
+        "assets": [{"id": "db", "name": "Customer records", "risk": {"confidentiality": 100, "integrity": 100, "availability": 50}}],
+        "components": [
+            {"id": "web", "name": "Web app", "type": "web-service", "parent": {"trustZone": "web"},
+             "threats": [{"threat": "55", "state": "exposed", "mitigations": [{"mitigation": "55", "state": "implemented"}]}]},
+            {"id": "db", "name": "Database", "type": "database", "parent": {"trustZone": "db"},
+             "assets": {"stored": ["db"]}}
+        ],
+        "dataflows": [
+            {"id": "web", "name": "Query", "source": "web", "destination": "db", "assets": ["db"],
+             "threats": [{"threat": "55", "state": "exposed", "mitigations": [{"mitigation": "55", "state": "implemented"}]}]},
+            {"id": "55", "name": "From the zone", "source": "db", "destination": "web"}
+        ],
+        "threats": [{"id": "55", "name": "SQL injection", "categories": ["Tampering"], "risk": {"likelihood": 60, "impact": 90}}],
+        "mitigations": [{"id": "55", "name": "Parameterised queries", "riskReduction": 80}]
+    });
+    let body = import(&c, "otm", "application/json", doc.to_string().as_bytes()).ok(201);
+    let model = id(&body["model"]);
+    let counts = &body["report"]["counts"];
+    assert_eq!(
+        (
+            counts["trust_zones"].as_u64(),
+            counts["assets"].as_u64(),
+            counts["interactions"].as_u64()
+        ),
+        (Some(2), Some(3), Some(2)),
+        "{body}"
+    );
+    assert_eq!(
+        (counts["threats"].as_u64(), counts["controls"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let assets = by_name(&c, &model, "assets");
+    let (web, db, data) = (
+        &assets["Web app"],
+        &assets["Database"],
+        &assets["Customer records"],
+    );
+    let zones = by_name(&c, &model, "trust-zones");
+    assert_eq!(web["trust_zone_id"], id(&zones["Web zone"]).as_str());
+    assert_eq!(db["trust_zone_id"], id(&zones["Data zone"]).as_str());
+    assert_eq!(data["kind"], "data");
+    let flows = by_name(&c, &model, "interactions");
+    let query = &flows["Query"];
+    assert_eq!(query["source"]["asset_id"], id(web).as_str());
+    assert_eq!(query["destination"]["asset_id"], id(db).as_str());
+    assert_eq!(query["data_asset_ids"], json!([id(data)]));
+    let threat = &c.all(&format!("/api/v1/models/{model}/threats"), 10)[0];
+    assert_eq!(threat["asset_ids"], json!([id(web)]));
+    assert_eq!(threat["interaction_ids"], json!([id(query)]));
+    let control = &c.all(&format!("/api/v1/models/{model}/controls"), 10)[0];
+    assert_eq!(control["name"], "Parameterised queries");
+    assert_eq!(control["threat_ids"], json!([id(threat)]));
+
+    // Exported, the kinds keep their ids side by side, valid OTM, and it
+    // imports again to the same records.
+    let exported = c
+        .get(&format!("/api/v1/models/{model}/export?format=otm"))
+        .ok(200);
+    assert_valid_otm(&exported);
+    assert_eq!(otm_by_name(&exported, "components")["Database"]["id"], "db");
+    assert_eq!(
+        otm_by_name(&exported, "assets")["Customer records"]["id"],
+        "db"
+    );
+    let again = import(
+        &c,
+        "otm",
+        "application/json",
+        exported.to_string().as_bytes(),
+    )
+    .ok(201);
+    assert_eq!(again["report"]["counts"], body["report"]["counts"]);
+
+    // Within one kind an id is still one element's.
+    let mut twice = doc.clone();
+    twice["mitigations"] = json!([
+        {"id": "55", "name": "a", "riskReduction": 80},
+        {"id": "55", "name": "b", "riskReduction": 80}
+    ]);
+    let fields = problem_fields(&import(
+        &c,
+        "otm",
+        "application/json",
+        twice.to_string().as_bytes(),
+    ));
+    assert_eq!(fields, ["/mitigations/1/id"]);
+    // A dataflow naming a trust zone instead of a component is dropped, said so.
+    let mut zoned = doc.clone();
+    zoned["trustZones"][1]["id"] = json!("data-zone");
+    zoned["components"][1]["parent"] = json!({"trustZone": "data-zone"});
+    zoned["dataflows"][1]["source"] = json!("data-zone");
+    let r = import(&c, "otm", "application/json", zoned.to_string().as_bytes()).ok(201);
+    assert_eq!(r["report"]["counts"]["interactions"], 1);
+    assert!(
+        r["report"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["pointer"] == "/dataflows/1/source" && n["kind"] == "dropped"),
+        "{r}"
+    );
+});
+
+// Threat Dragon: a flow names cells of its own diagram, so node ids need
+// be unique within a diagram only (a copied diagram keeps its ids), and a
+// flow or boundary may share an id with anything.
+both_modes!(threat_dragon_ids_are_unique_per_diagram, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let node = |shape: &str, id: &str, name: &str| json!({"shape": shape, "id": id, "position": {"x": 10, "y": 10}, "size": {"width": 20, "height": 20}, "data": {"name": name}});
+    let flow = |id: &str, from: &str, to: &str, name: &str| json!({"shape": "flow", "id": id, "source": {"cell": from}, "target": {"cell": to}, "data": {"name": name}});
+    let doc = json!({
+        "version": "2.3.0",
+        "summary": {"title": "two diagrams"},
+        "detail": {"diagrams": [
+            {"id": 0, "title": "first", "cells": [
+                node("actor", "u", "User"), node("process", "p", "API"),
+                flow("p", "u", "p", "Call"),
+                {"shape": "trust-boundary-box", "id": "u", "position": {"x": 0, "y": 0}, "size": {"width": 100, "height": 100}, "data": {"name": "Box"}}
+            ]},
+            {"id": 1, "title": "copy", "cells": [
+                node("actor", "u", "User (copy)"), node("store", "p", "Store"),
+                flow("f", "u", "p", "Write")
+            ]}
+        ]}
+    });
+    let body = import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        doc.to_string().as_bytes(),
+    )
+    .ok(201);
+    let model = id(&body["model"]);
+    let parties = by_name(&c, &model, "parties");
+    let assets = by_name(&c, &model, "assets");
+    let flows = by_name(&c, &model, "interactions");
+    assert_eq!(
+        flows["Call"]["source"]["party_id"],
+        id(&parties["User"]).as_str()
+    );
+    assert_eq!(
+        flows["Call"]["destination"]["asset_id"],
+        id(&assets["API"]).as_str()
+    );
+    assert_eq!(
+        flows["Write"]["source"]["party_id"],
+        id(&parties["User (copy)"]).as_str()
+    );
+    assert_eq!(
+        flows["Write"]["destination"]["asset_id"],
+        id(&assets["Store"]).as_str()
+    );
+    // Two nodes of one diagram with one id are still refused.
+    let mut twice = doc.clone();
+    twice["detail"]["diagrams"][1]["cells"][1]["id"] = json!("u");
+    let fields = problem_fields(&import(
+        &c,
+        "threat-dragon",
+        "application/json",
+        twice.to_string().as_bytes(),
+    ));
+    assert!(
+        fields.contains(&"/detail/diagrams/1/cells/1/id".to_string()),
+        "{fields:?}"
+    );
+});
+
+// Threagile checks ids within each kind; so do we.
+both_modes!(threagile_ids_are_unique_per_kind, |app| {
+    let c = app.client(&app.key("acme", "editor"));
+    let yaml = r#"
+title: Same ids
+data_assets:
+  Orders: {id: db, confidentiality: confidential, integrity: critical, availability: important}
+technical_assets:
+  Database: {id: db, type: datastore, confidentiality: confidential, integrity: critical, availability: critical, data_assets_stored: [db]}
+  Shop:
+    id: shop
+    type: process
+    confidentiality: internal
+    integrity: important
+    availability: important
+    communication_links:
+      Store orders: {target: db, protocol: jdbc-encrypted, authentication: credentials, data_assets_sent: [db]}
+trust_boundaries:
+  Data centre: {id: db, type: network-on-prem, technical_assets_inside: [db, shop]}
+"#;
+    let body = import(&c, "threagile", "application/yaml", yaml.as_bytes()).ok(201);
+    let model = id(&body["model"]);
+    let assets = by_name(&c, &model, "assets");
+    let flows = by_name(&c, &model, "interactions");
+    let link = &flows["Store orders"];
+    assert_eq!(
+        link["destination"]["asset_id"],
+        id(&assets["Database"]).as_str()
+    );
+    assert_eq!(link["data_asset_ids"], json!([id(&assets["Orders"])]));
+    let zones = by_name(&c, &model, "trust-zones");
+    assert_eq!(
+        assets["Database"]["trust_zone_id"],
+        id(&zones["Data centre"]).as_str()
+    );
+    // Within a kind, an id is one element's.
+    let twice = yaml.replace("Shop:\n    id: shop", "Shop:\n    id: db");
+    assert_ne!(twice, yaml);
+    let fields = problem_fields(&import(
+        &c,
+        "threagile",
+        "application/yaml",
+        twice.as_bytes(),
+    ));
+    assert!(
+        fields.contains(&"/technical_assets/Shop/id".to_string()),
+        "{fields:?}"
+    );
+});
+
 both_modes!(a_model_made_here_exports_valid_otm, |app| {
     let c = app.client(&app.key("acme", "editor"));
     let model = c.model("native");
@@ -1237,14 +1466,46 @@ both_modes!(threat_dragon_edge_cases, |app| {
         fields.contains(&"/detail/diagrams/0/cells/1/id".to_string()),
         "{fields:?}"
     );
-    let v1 = json!({"summary": {"title": "old"}, "detail": {"diagrams": [{"diagramJson": {"cells": []}}]}});
-    import(
+    // A v1 file (which Threat Dragon 2 still opens) imports: JointJS cells
+    // with their names in attrs and flow labels, threats on the cell.
+    let v1 = json!({"summary": {"title": "old"}, "detail": {"diagrams": [{"diagramJson": {"cells": [
+        {"type": "tm.Actor", "id": "a", "position": {"x": 0, "y": 0}, "size": {"width": 10, "height": 10}, "attrs": {"text": {"text": "Web\nUser"}}},
+        {"type": "tm.Process", "id": "p", "position": {"x": 50, "y": 0}, "size": {"width": 10, "height": 10}, "attrs": {"text": {"text": "API"}},
+         "threats": [{"title": "Flood", "type": "Denial of service", "status": "Open", "severity": "High"}]},
+        {"type": "tm.Flow", "id": "f", "source": {"id": "a"}, "target": {"id": "p"}, "protocol": "HTTPS", "isEncrypted": true,
+         "labels": [{"position": 0.5, "attrs": {"text": {"text": "Request"}}}]},
+        {"type": "tm.Boundary", "id": "b", "source": {"x": 1, "y": 1}, "target": {"x": 2, "y": 2}}
+    ]}}]}});
+    let old = import(
         &c,
         "threat-dragon",
         "application/json",
         v1.to_string().as_bytes(),
     )
-    .names_field("/detail/diagrams/0/diagramJson");
+    .ok(201);
+    let m = id(&old["model"]);
+    let flow = &by_name(&c, &m, "interactions")["Request"];
+    assert_eq!(
+        flow["source"]["party_id"],
+        id(&by_name(&c, &m, "parties")["Web User"]).as_str()
+    );
+    assert_eq!(
+        flow["destination"]["asset_id"],
+        id(&by_name(&c, &m, "assets")["API"]).as_str()
+    );
+    assert_eq!(
+        (flow["protocol"].as_str(), flow["encrypted"].as_bool()),
+        (Some("HTTPS"), Some(true))
+    );
+    let threat = &by_name(&c, &m, "threats")["Flood"];
+    assert_eq!(threat["stride"], "denial_of_service");
+    assert!(old["report"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(
+            |n| n["pointer"] == "/detail/diagrams/0/diagramJson/cells/3" && n["kind"] == "dropped"
+        ));
     import(
         &c,
         "threat-dragon",

@@ -23,10 +23,24 @@ use crate::treatment::{Strategy, TreatmentInput, TreatmentStatus};
 /// The version written on export.
 pub const VERSION: &str = "0.2.0";
 
+/// The kinds of element an OTM reference can name. Every reference is
+/// typed by where it stands (`parent.trustZone`, `threats[].threat`,
+/// `mitigations[].mitigation`…), so an id is unique within its kind only:
+/// tools give a threat and its mitigation the same id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Zone,
+    Data,
+    Component,
+    Dataflow,
+    Threat,
+    Mitigation,
+}
+
 /// Ids of the file's elements, to find duplicates and resolve references.
 #[derive(Default)]
 struct Ids {
-    seen: HashMap<String, String>,
+    seen: HashMap<(Kind, String), String>,
     zones: HashMap<String, TrustZoneId>,
     data: HashMap<String, AssetId>,
     components: HashMap<String, AssetId>,
@@ -34,14 +48,14 @@ struct Ids {
 }
 
 impl Ids {
-    /// The element's id, a problem if it is missing or used twice.
-    fn claim<'a>(&mut self, b: &mut Builder, n: &Node<'a>) -> Option<&'a str> {
+    /// The element's id, a problem if it is missing or used twice in its kind.
+    fn claim<'a>(&mut self, b: &mut Builder, n: &Node<'a>, kind: Kind) -> Option<&'a str> {
         let id = n.req_str(b, "id")?;
-        if let Some(first) = self.seen.get(id) {
+        if let Some(first) = self.seen.get(&(kind, id.to_string())) {
             b.problem(n.ptr("id"), format!("id {id:?} is also the id of {first}"));
             return None;
         }
-        self.seen.insert(id.to_string(), n.at.clone());
+        self.seen.insert((kind, id.to_string()), n.at.clone());
         Some(id)
     }
 }
@@ -107,7 +121,7 @@ pub(crate) fn stride_of(category: &str) -> Option<Stride> {
         "repudiation" => Stride::Repudiation,
         "informationdisclosure" => Stride::InformationDisclosure,
         "denialofservice" => Stride::DenialOfService,
-        "elevationofprivilege" => Stride::ElevationOfPrivilege,
+        "elevationofprivilege" | "elevationofprivileges" => Stride::ElevationOfPrivilege,
         _ => return None,
     })
 }
@@ -214,7 +228,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !z.object(b) {
             continue;
         }
-        let id = ids.claim(b, &z);
+        let id = ids.claim(b, &z, Kind::Zone);
         let name = z.req_str(b, "name").unwrap_or_default();
         let trust = match z.get("risk") {
             Some(r) => rating(b, &r, "trustRating"),
@@ -248,7 +262,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !a.object(b) {
             continue;
         }
-        let id = ids.claim(b, &a);
+        let id = ids.claim(b, &a, Kind::Data);
         let name = a.req_str(b, "name").unwrap_or_default();
         let mut otm = Map::new();
         if let Some(id) = id {
@@ -326,7 +340,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
     let mut instance_nodes: Vec<(Node, Option<AssetId>, Option<InteractionId>)> = Vec::new();
     for &k in &order {
         let c = &components[k];
-        let id = ids.claim(b, c);
+        let id = ids.claim(b, c, Kind::Component);
         let name = c.req_str(b, "name").unwrap_or_default();
         let ctype = c.str(b, "type").unwrap_or_else(|| {
             b.approximated(&c.at, "no type: kind other");
@@ -355,6 +369,14 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                             format!("no component {pc:?} in the file"),
                         ),
                     }
+                } else if !p.v.is_object() {
+                    b.problem(
+                        &p.at,
+                        format!(
+                            "must be an object naming a trustZone or a component (as {{\"trustZone\": \"id\"}}), not {}",
+                            super::source::kind(p.v)
+                        ),
+                    );
                 } else {
                     b.problem(&p.at, "names neither a trustZone nor a component");
                 }
@@ -422,11 +444,24 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !f.object(b) {
             continue;
         }
-        let id = ids.claim(b, &f);
+        let id = ids.claim(b, &f, Kind::Dataflow);
         let name = f.req_str(b, "name").unwrap_or_default();
+        // An end is a component; one naming a trust zone (which some tools
+        // write) is something Palisade's interactions cannot join.
+        let mut zone_end = false;
         let mut end = |key: &str| -> Endpoint {
             let asset_id = f.req_str(b, key).and_then(|s| match ids.components.get(s) {
                 Some(a) => Some(*a),
+                None if ids.zones.contains_key(s) => {
+                    b.dropped(
+                        &f.ptr(key),
+                        format!(
+                            "a dataflow from or to the trust zone {s:?} is not kept: interactions join assets and parties"
+                        ),
+                    );
+                    zone_end = true;
+                    None
+                }
                 None => {
                     b.problem(f.ptr(key), format!("no component {s:?} in the file"));
                     None
@@ -438,6 +473,9 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             }
         };
         let (source, destination) = (end("source"), end("destination"));
+        if zone_end {
+            continue;
+        }
         let mut data = Vec::new();
         for (at, d) in f.strings(b, "assets") {
             match ids.data.get(d) {
@@ -520,7 +558,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !t.object(b) {
             continue;
         }
-        let id = ids.claim(b, &t);
+        let id = ids.claim(b, &t, Kind::Threat);
         let name = t.req_str(b, "name").unwrap_or_default();
         let categories = t.strings(b, "categories");
         let stride = categories.iter().find_map(|(_, c)| stride_of(c));
@@ -611,7 +649,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !m.object(b) {
             continue;
         }
-        let id = ids.claim(b, &m);
+        let id = ids.claim(b, &m, Kind::Mitigation);
         let name = m.req_str(b, "name").unwrap_or_default();
         let reduction = rating(b, &m, "riskReduction");
         if reduction.is_none() && m.get("riskReduction").is_none() {
@@ -779,10 +817,21 @@ pub fn export(records: &Records) -> Value {
             && a.fields.trust_zone_id.is_none()
             && a.fields.parent_id.is_none()
     };
+    // An OTM id kept from an import is written back while it is still
+    // unique in its kind (OTM assets, components); else the record's own.
+    let mut taken: HashSet<(bool, String)> = HashSet::new();
     let asset_ids: HashMap<AssetId, String> = records
         .assets
         .iter()
-        .map(|a| (a.id, otm_id(&a.fields.metadata, a.id.to_string())))
+        .map(|a| {
+            let kept = otm_id(&a.fields.metadata, a.id.to_string());
+            let id = if taken.insert((is_otm_asset(a), kept.clone())) {
+                kept
+            } else {
+                a.id.to_string()
+            };
+            (a.id, id)
+        })
         .collect();
     let current: HashMap<ThreatId, &crate::treatment::Treatment> = records
         .treatments

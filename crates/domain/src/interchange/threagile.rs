@@ -196,14 +196,17 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         }
     }
 
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let mut claim = |b: &mut Builder, n: &Node| -> Option<String> {
+    // Every reference names its kind by where it stands (`target` a
+    // technical asset, `data_assets_sent` a data asset…), so an id is
+    // unique within its kind, as Threagile itself checks it.
+    let mut seen: HashMap<(&'static str, String), String> = HashMap::new();
+    let mut claim = |b: &mut Builder, n: &Node, kind: &'static str| -> Option<String> {
         let id = n.req_str(b, "id")?.to_string();
-        if let Some(first) = seen.get(&id) {
+        if let Some(first) = seen.get(&(kind, id.clone())) {
             b.problem(n.ptr("id"), format!("id {id:?} is also the id of {first}"));
             return None;
         }
-        seen.insert(id.clone(), n.at.clone());
+        seen.insert((kind, id.clone()), n.at.clone());
         Some(id)
     };
 
@@ -216,7 +219,9 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !n.object(b) {
             continue;
         }
-        let Some(id) = claim(b, n) else { continue };
+        let Some(id) = claim(b, n, "trust boundary") else {
+            continue;
+        };
         let kind = n.str(b, "type").unwrap_or_default();
         b.approximated(
             &n.at,
@@ -294,7 +299,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !n.object(b) {
             continue;
         }
-        let id = claim(b, &n);
+        let id = claim(b, &n, "data asset");
         let (classification, cia) = rated(b, &n);
         let mut meta = Map::new();
         for key in [
@@ -339,7 +344,9 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !n.object(b) {
             continue;
         }
-        let Some(id) = claim(b, n) else { continue };
+        let Some(id) = claim(b, n, "technical asset") else {
+            continue;
+        };
         let kind = pick(
             b,
             n,
@@ -535,7 +542,9 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !cat.object(b) {
             continue;
         }
-        let Some(cid) = claim(b, &cat) else { continue };
+        let Some(cid) = claim(b, &cat, "risk category") else {
+            continue;
+        };
         let stride = pick(b, &cat, "stride", &STRIDE).unwrap_or(Stride::Tampering);
         let description = cat.text(b, "description").map(str::to_string);
         let mitigation = cat.text(b, "mitigation").map(str::to_string);

@@ -1,9 +1,9 @@
-//! OWASP Threat Dragon v2 JSON: the cells of each diagram (actors,
-//! processes, stores, flows, trust boundaries) and the threats on them.
-//! Lenient where real files break their own schema (nulls, missing
-//! fields, drawing attributes are never read); strict where a wrong value
-//! would corrupt the model (a flow to a cell that is not there, a cell id
-//! used twice).
+//! OWASP Threat Dragon JSON, v2 and the v1 files Threat Dragon 2 still
+//! opens: the cells of each diagram (actors, processes, stores, flows,
+//! trust boundaries) and the threats on them. Lenient where real files
+//! break their own schema (nulls, missing fields, drawing attributes are
+//! never read); strict where a wrong value would corrupt the model (a flow
+//! to a cell that is not there, two elements of one diagram with one id).
 
 use std::collections::HashMap;
 
@@ -65,6 +65,73 @@ impl Rect {
     }
 }
 
+/// A cell as either version writes it. v2 (X6) cells carry `shape` and
+/// their properties and threats under `data`; v1 (JointJS) cells carry
+/// `type` (`tm.Actor`…) with properties and threats on the cell itself,
+/// the name in `attrs.text.text` (a flow's in its first label) and the
+/// ends of a flow as `{id}` rather than `{cell}`.
+struct Cell<'a> {
+    n: Node<'a>,
+    v1: bool,
+}
+
+impl<'a> Cell<'a> {
+    fn shape(&self) -> &'a str {
+        let key = if self.v1 { "type" } else { "shape" };
+        let raw = self
+            .n
+            .v
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !self.v1 {
+            return raw;
+        }
+        match raw {
+            "tm.Actor" => "actor",
+            "tm.Process" => "process",
+            "tm.Store" => "store",
+            "tm.Flow" => "flow",
+            "tm.Boundary" => "trust-boundary-curve",
+            other => other,
+        }
+    }
+
+    fn is_node(&self) -> bool {
+        matches!(self.shape(), "actor" | "process" | "store")
+    }
+
+    /// Where the cell's properties and threats are.
+    fn data(&self) -> Option<Node<'a>> {
+        if self.v1 {
+            Some(self.n.clone())
+        } else {
+            self.n.get("data")
+        }
+    }
+
+    fn text(&self, b: &mut Builder, key: &str) -> Option<String> {
+        if self.v1 && key == "name" {
+            let label = if self.shape() == "flow" {
+                self.n.v.pointer("/labels/0/attrs/text/text")
+            } else {
+                self.n.v.pointer("/attrs/text/text")
+            };
+            // v1 breaks long names over lines on the canvas.
+            return label
+                .and_then(Value::as_str)
+                .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|t| !t.is_empty());
+        }
+        self.data()?.text(b, key).map(str::to_string)
+    }
+
+    /// The id of the cell at a flow's `source` or `target`, if it names one.
+    fn end(&self, key: &str) -> Option<Node<'a>> {
+        self.n.get(key)?.get(if self.v1 { "id" } else { "cell" })
+    }
+}
+
 fn impact_of(severity: &str) -> Option<NistLevel> {
     Some(match severity.trim().to_ascii_lowercase().as_str() {
         "critical" => NistLevel::VeryHigh,
@@ -102,28 +169,25 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         return;
     };
     let diagrams = detail.items(b, "diagrams");
-    let mut made: HashMap<String, (Made, String)> = HashMap::new();
-    let mut flows: Vec<Node> = Vec::new();
+    // A flow names the cells of its own diagram, so ids are looked up per
+    // diagram: actors, processes and stores must be unique in it; flows,
+    // boundaries and other cells are never referred to and may share ids.
+    let mut made: Vec<HashMap<String, (Made, String)>> = Vec::new();
+    let mut flows: Vec<(usize, Cell)> = Vec::new();
     let mut threat_cells: Vec<(Node, Made)> = Vec::new();
     for d in &diagrams {
-        if d.get("diagramJson").is_some() {
-            b.problem(
-                d.ptr("diagramJson"),
-                "a Threat Dragon v1 diagram: open and save the model in Threat Dragon 2 first",
-            );
-            continue;
-        }
-        let cells = d.items(b, "cells");
+        let here = made.len();
+        made.push(HashMap::new());
+        let (cells, v1) = match d.get("diagramJson") {
+            Some(j) => (j.items(b, "cells"), true),
+            None => (d.items(b, "cells"), false),
+        };
+        let cells: Vec<Cell> = cells.into_iter().map(|n| Cell { n, v1 }).collect();
         // Boxes first, so every element can be placed in the smallest one holding it.
         let mut boxes: Vec<(Rect, TrustZoneId)> = Vec::new();
         let box_count = cells
             .iter()
-            .filter(|c| {
-                matches!(
-                    c.v.get("shape").and_then(Value::as_str),
-                    Some("trust-boundary-box" | "trust-boundary")
-                )
-            })
+            .filter(|c| matches!(c.shape(), "trust-boundary-box" | "trust-boundary"))
             .count();
         if box_count > MAX_BOXES {
             b.problem(
@@ -132,15 +196,17 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             );
             continue;
         }
-        for c in &cells {
+        let mut others: HashMap<String, String> = HashMap::new();
+        for cell in &cells {
+            let c = &cell.n;
             if !c.object(b) {
                 continue;
             }
-            let shape = c.str(b, "shape").unwrap_or_default();
-            let data = c.get("data");
+            let shape = cell.shape();
+            let data = cell.data();
             let id = c.req_str(b, "id");
             if let Some(id) = id {
-                if let Some((_, first)) = made.get(id) {
+                if let Some((_, first)) = made[here].get(id).filter(|_| cell.is_node()) {
                     b.problem(
                         c.ptr("id"),
                         format!("cell id {id:?} is also the id of {first}"),
@@ -177,7 +243,13 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     Made::Other
                 }
                 "flow" => {
-                    flows.push(c.clone());
+                    flows.push((
+                        here,
+                        Cell {
+                            n: c.clone(),
+                            v1: cell.v1,
+                        },
+                    ));
                     Made::Other
                 }
                 "trust-boundary-curve" => {
@@ -191,14 +263,19 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     b.dropped(&c.at, "a text block is not kept");
                     Made::Other
                 }
-                "actor" | "process" | "store" => Made::Other,
+                "actor" | "process" | "store" => {
+                    if let Some(id) = id {
+                        made[here].insert(id.to_string(), (Made::Other, c.at.clone()));
+                    }
+                    continue;
+                }
                 other => {
                     b.dropped(&c.at, format!("a cell of shape {other:?} is not read"));
                     Made::Other
                 }
             };
-            if let Some(id) = id {
-                made.insert(id.to_string(), (record, c.at.clone()));
+            if let (Some(id), Made::Other) = (id, record) {
+                others.entry(id.to_string()).or_insert_with(|| c.at.clone());
             }
         }
         boxes.sort_by(|a, b| (a.0.w * a.0.h).total_cmp(&(b.0.w * b.0.h)));
@@ -206,20 +283,17 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             let r = Rect::of(c)?;
             boxes.iter().find(|(bx, _)| bx.holds(&r)).map(|(_, z)| *z)
         };
-        for c in &cells {
-            let shape = c.v.get("shape").and_then(Value::as_str).unwrap_or_default();
+        for cell in &cells {
+            let c = &cell.n;
+            let shape = cell.shape();
             let Some(id) = c.v.get("id").and_then(Value::as_str) else {
                 continue;
             };
-            if !matches!(shape, "actor" | "process" | "store") {
+            if !cell.is_node() {
                 continue;
             }
-            let data = c.get("data");
-            let text = |b: &mut Builder, key: &str| {
-                data.as_ref()
-                    .and_then(|d| d.text(b, key))
-                    .map(str::to_string)
-            };
+            let data = cell.data();
+            let text = |b: &mut Builder, key: &str| cell.text(b, key);
             let name = text(b, "name").unwrap_or_else(|| {
                 b.approximated(
                     &c.at,
@@ -254,9 +328,10 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 let mut td = Map::new();
                 td.insert("id".into(), id.into());
                 td.insert("shape".into(), shape.into());
-                if let Some(Value::Object(d)) = c.v.get("data") {
+                if let Some(Value::Object(d)) = data.as_ref().map(|d| d.v) {
                     for (k, v) in d {
-                        if v.is_boolean() && !matches!(k.as_str(), "outOfScope" | "hasOpenThreats")
+                        if v.is_boolean()
+                            && !matches!(k.as_str(), "outOfScope" | "hasOpenThreats" | "smooth")
                         {
                             td.insert(k.clone(), v.clone());
                         }
@@ -301,19 +376,24 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     },
                 ))
             };
-            made.insert(id.to_string(), (record, c.at.clone()));
+            made[here].insert(id.to_string(), (record, c.at.clone()));
             if let Some(d) = data {
                 threat_cells.push((d, record));
             }
         }
+        for (id, at) in others {
+            made[here].entry(id).or_insert((Made::Other, at));
+        }
     }
 
-    // Flows, once every cell of every diagram is known.
+    // Flows, once every cell of their diagram is known.
     let mut flow_made: Vec<(Node, Made)> = Vec::new();
-    for f in flows {
-        let data = f.get("data");
+    for (diagram, flow) in flows {
+        let f = &flow.n;
+        let data = flow.data();
+        let made = &made[diagram];
         let end = |b: &mut Builder, key: &str| -> Option<Endpoint> {
-            let cell = f.get(key).and_then(|e| e.get("cell"));
+            let cell = flow.end(key);
             let Some(cell) = cell else {
                 b.dropped(
                     &f.at,
@@ -351,11 +431,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         let (Some(source), Some(destination)) = (source, destination) else {
             continue;
         };
-        let text = |b: &mut Builder, key: &str| {
-            data.as_ref()
-                .and_then(|d| d.text(b, key))
-                .map(str::to_string)
-        };
+        let text = |b: &mut Builder, key: &str| flow.text(b, key);
         let purpose = text(b, "name");
         let protocol = text(b, "protocol").map(|p| clip(&p, NAME_MAX));
         let encrypted = data
