@@ -111,19 +111,26 @@ impl<'a> Cell<'a> {
     }
 
     fn text(&self, b: &mut Builder, key: &str) -> Option<String> {
+        // Both versions break long names over lines on the canvas; a
+        // record's name is one line.
+        let one_line = |t: &str| Some(t.split_whitespace().collect::<Vec<_>>().join(" "));
         if self.v1 && key == "name" {
             let label = if self.shape() == "flow" {
                 self.n.v.pointer("/labels/0/attrs/text/text")
             } else {
                 self.n.v.pointer("/attrs/text/text")
             };
-            // v1 breaks long names over lines on the canvas.
             return label
                 .and_then(Value::as_str)
-                .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                .and_then(one_line)
                 .filter(|t| !t.is_empty());
         }
-        self.data()?.text(b, key).map(str::to_string)
+        let text = self.data()?.text(b, key)?;
+        if key == "name" {
+            one_line(text)
+        } else {
+            Some(text.to_string())
+        }
     }
 
     /// The id of the cell at a flow's `source` or `target`, if it names one.
