@@ -885,6 +885,23 @@ both_modes!(otm_ids_are_unique_per_kind_not_per_file, |app| {
     .ok(201);
     assert_eq!(again["report"]["counts"], body["report"]["counts"]);
 
+    // A data asset put in a zone is exported as a component: its kept
+    // id "db" is the database's, so it is written with its own id instead.
+    let zone = id(&by_name(&c, &model, "trust-zones")["Data zone"]);
+    c.patch(
+        &format!("/api/v1/models/{model}/assets/{}", id(data)),
+        &json!({"trust_zone_id": zone}),
+    )
+    .ok(200);
+    let moved = c
+        .get(&format!("/api/v1/models/{model}/export?format=otm"))
+        .ok(200);
+    assert_valid_otm(&moved);
+    let comps = otm_by_name(&moved, "components");
+    assert_eq!(comps["Database"]["id"], "db");
+    assert_eq!(comps["Customer records"]["id"], id(data).as_str());
+    import(&c, "otm", "application/json", moved.to_string().as_bytes()).ok(201);
+
     // Within one kind an id is still one element's.
     let mut twice = doc.clone();
     twice["mitigations"] = json!([
@@ -1448,7 +1465,7 @@ both_modes!(threat_dragon_edge_cases, |app| {
         "planned"
     );
 
-    // Strict where data would be corrupted: a flow to no cell, an id twice, a v1 file.
+    // Strict where data would be corrupted: a flow to no cell, a node id twice in a diagram.
     let mut bad = doc.clone();
     bad["detail"]["diagrams"][0]["cells"][4]["target"]["cell"] = json!("ghost");
     bad["detail"]["diagrams"][0]["cells"][1]["id"] = json!("a");

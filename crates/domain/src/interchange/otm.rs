@@ -818,21 +818,33 @@ pub fn export(records: &Records) -> Value {
             && a.fields.parent_id.is_none()
     };
     // An OTM id kept from an import is written back while it is still
-    // unique in its kind (OTM assets, components); else the record's own.
+    // unique in its kind (OTM assets, components), else the record's own;
+    // records still of the kind they were imported as (a component kept
+    // its `type`) claim their ids first.
+    let was_component = |a: &crate::asset::Asset| {
+        a.fields
+            .metadata
+            .get("otm")
+            .and_then(|o| o.get("type"))
+            .is_some()
+    };
     let mut taken: HashSet<(bool, String)> = HashSet::new();
-    let asset_ids: HashMap<AssetId, String> = records
-        .assets
-        .iter()
-        .map(|a| {
+    let mut asset_ids: HashMap<AssetId, String> = HashMap::new();
+    for first in [true, false] {
+        for a in &records.assets {
+            let as_component = !is_otm_asset(a);
+            if (as_component == was_component(a)) != first {
+                continue;
+            }
             let kept = otm_id(&a.fields.metadata, a.id.to_string());
-            let id = if taken.insert((is_otm_asset(a), kept.clone())) {
+            let id = if taken.insert((as_component, kept.clone())) {
                 kept
             } else {
                 a.id.to_string()
             };
-            (a.id, id)
-        })
-        .collect();
+            asset_ids.insert(a.id, id);
+        }
+    }
     let current: HashMap<ThreatId, &crate::treatment::Treatment> = records
         .treatments
         .iter()
@@ -905,6 +917,12 @@ pub fn export(records: &Records) -> Value {
         }
     };
 
+    let data_ids: HashSet<&str> = records
+        .assets
+        .iter()
+        .filter(|a| is_otm_asset(a))
+        .filter_map(|a| asset_ids.get(&a.id).map(String::as_str))
+        .collect();
     let mut assets = Vec::new();
     let mut components = Vec::new();
     for a in &records.assets {
@@ -940,8 +958,19 @@ pub fn export(records: &Records) -> Value {
             "tags": f.tags,
             "threats": on_asset.remove(&a.id).unwrap_or_default(),
         });
-        let processed = kept("processed");
-        let stored = kept("stored");
+        // Only OTM assets can be named as data; one since put in a zone
+        // is a component now.
+        let data_only = |v: Option<Value>| -> Option<Value> {
+            let list: Vec<Value> = v?
+                .as_array()?
+                .iter()
+                .filter(|d| d.as_str().is_some_and(|d| data_ids.contains(d)))
+                .cloned()
+                .collect();
+            (!list.is_empty()).then_some(Value::Array(list))
+        };
+        let processed = data_only(kept("processed"));
+        let stored = data_only(kept("stored"));
         if processed.is_some() || stored.is_some() {
             c["assets"] = json!({"processed": processed.unwrap_or(json!([])), "stored": stored.unwrap_or(json!([]))});
         }
@@ -986,7 +1015,7 @@ pub fn export(records: &Records) -> Value {
                 "bidirectional": i.fields.bidirectional,
                 "source": end(&i.fields.source),
                 "destination": end(&i.fields.destination),
-                "assets": i.fields.data_asset_ids.iter().filter_map(|a| asset_ids.get(a)).collect::<Vec<_>>(),
+                "assets": i.fields.data_asset_ids.iter().filter_map(|a| asset_ids.get(a)).filter(|a| data_ids.contains(a.as_str())).collect::<Vec<_>>(),
                 "threats": on_flow.remove(&i.id).unwrap_or_default(),
             })
         })
