@@ -81,7 +81,12 @@ pub struct IntegrationInput {
     /// secret, GitLab token, Standard Webhooks `whsec_…`): 1–256
     /// characters, spaces allowed, no control characters. Left out, one is
     /// generated and returned once.
-    #[schema(min_length = 1, max_length = 256, write_only)]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        write_only,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub secret: Option<String>,
     /// Ticket state → treatment status; left out, the kind's defaults.
     #[schema(value_type = Option<BTreeMap<String, TreatmentStatus>>)]
@@ -389,7 +394,12 @@ pub async fn delete_integration(
 pub struct NewSecret {
     /// The new secret (1–256 characters, spaces allowed, no control
     /// characters); left out, one is generated and returned once.
-    #[schema(min_length = 1, max_length = 256, write_only)]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        write_only,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub secret: Option<String>,
 }
 
