@@ -84,6 +84,16 @@ const FILES: &[(&str, &str, Expect)] = &[
         Expect::Imported([1, 6, 0, 5, 0, 0, 0]),
     ),
     (
+        "startleft/nested_tz_inside_component.otm",
+        "otm",
+        Expect::Imported([2, 2, 0, 0, 0, 0, 0]),
+    ),
+    (
+        "startleft/bidirectional_connectors.otm",
+        "otm",
+        Expect::Imported([1, 6, 0, 3, 0, 0, 0]),
+    ),
+    (
         "startleft/otm_inconsistent_ids.otm",
         "otm",
         Expect::Refused(&[
@@ -243,6 +253,20 @@ fn run(app: Palisade) {
     let treatments = c.all(&format!("/api/v1/models/{m}/treatments"), 100);
     let done = treatments.iter().filter(|t| t["status"] == "done").count();
     assert_eq!(done, 4, "four threats are Mitigated in the file");
+
+    // Visio via startleft: a trust zone drawn inside a component is
+    // flattened, its component still in it; connectors both ways.
+    let m = &models["startleft/nested_tz_inside_component.otm"];
+    let assets = by_name(&c, m, "assets");
+    let zones = by_name(&c, m, "trust-zones");
+    assert_eq!(
+        assets["Private Database"]["trust_zone_id"],
+        id(&zones["Private Secured Cloud"]).as_str()
+    );
+    let m = &models["startleft/bidirectional_connectors.otm"];
+    for flow in c.all(&format!("/api/v1/models/{m}/interactions"), 10) {
+        assert_eq!(flow["bidirectional"], true, "{flow}");
+    }
 
     // startleft's Terraform nesting: the task definition sits in its service.
     let m = &models["startleft/parent_children_component.otm"];

@@ -70,6 +70,7 @@ impl Rect {
 /// `type` (`tm.Actor`…) with properties and threats on the cell itself,
 /// the name in `attrs.text.text` (a flow's in its first label) and the
 /// ends of a flow as `{id}` rather than `{cell}`.
+#[derive(Clone)]
 struct Cell<'a> {
     n: Node<'a>,
     v1: bool,
@@ -250,13 +251,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                     Made::Other
                 }
                 "flow" => {
-                    flows.push((
-                        here,
-                        Cell {
-                            n: c.clone(),
-                            v1: cell.v1,
-                        },
-                    ));
+                    flows.push((here, cell.clone()));
                     Made::Other
                 }
                 "trust-boundary-curve" => {
