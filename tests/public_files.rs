@@ -204,6 +204,38 @@ fn run(app: Palisade) {
         }
     }
 
+    // Threat Dragon's OTM sample: what is not kept is said, member by
+    // member; its 0.1-style riskComments is the asset's risk comment.
+    let m = &models["threat-dragon/example-open-threat-model.json"];
+    let assets = by_name(&c, m, "assets");
+    assert!(assets["Credit Card Data"]["metadata"]["otm"]["comment"]
+        .as_str()
+        .unwrap()
+        .starts_with("We have decided"));
+    let r = c.request(
+        "POST",
+        "/api/v1/models/import?format=otm",
+        &[("Content-Type", "application/json")],
+        Some(&data("threat-dragon/example-open-threat-model.json")),
+    );
+    let notes = r.json()["report"]["notes"].clone();
+    for pointer in [
+        "/project/ownerContact",
+        "/threats/0/risk/likelihoodComment",
+        "/threats/0/risk/impactComment",
+        "/trustZones/0/type",
+        "/trustZones/0/representations",
+    ] {
+        assert!(
+            notes
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["pointer"] == pointer && n["kind"] == "dropped"),
+            "{pointer} is reported dropped: {notes}"
+        );
+    }
+
     // Microsoft Threat Modeling Tool threats through startleft: threat 55
     // and mitigation 55 are two elements; each threat is on its component
     // with its own mitigation as a planned control under a proposed reduce.

@@ -157,6 +157,26 @@ fn keep_attributes(b: &mut Builder, n: &Node, otm: &mut Map<String, Value>) {
     }
 }
 
+/// Members of an OTM object that no mapping reads are reported dropped,
+/// so nothing in a file is lost silently (`ownerContact`, a risk's
+/// `likelihoodComment`, a zone's `type`…); `null` and empty ones are not.
+fn unread(b: &mut Builder, n: &Node, read: &[&str]) {
+    let Some(members) = n.v.as_object() else {
+        return;
+    };
+    for (key, v) in members {
+        let empty = match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if !empty && !read.contains(&key.as_str()) {
+            b.dropped(&n.ptr(key), format!("{key} is not kept"));
+        }
+    }
+}
+
 /// Where a threat or mitigation was found in use.
 #[derive(Default)]
 struct Uses {
@@ -175,6 +195,21 @@ pub(super) fn import(root: Node, b: &mut Builder) {
     if !root.object(b) {
         return;
     }
+    unread(
+        b,
+        &root,
+        &[
+            "otmVersion",
+            "project",
+            "representations",
+            "assets",
+            "trustZones",
+            "components",
+            "dataflows",
+            "threats",
+            "mitigations",
+        ],
+    );
     match root.req_str(b, "otmVersion") {
         Some(v) if v.starts_with("0.1.") || v.starts_with("0.2.") => {}
         Some(v) => b.problem(
@@ -187,6 +222,11 @@ pub(super) fn import(root: Node, b: &mut Builder) {
     match root.get("project") {
         None => b.problem(root.ptr("project"), "is required"),
         Some(p) if p.object(b) => {
+            unread(
+                b,
+                &p,
+                &["name", "id", "description", "owner", "tags", "attributes"],
+            );
             let name = p.req_str(b, "name").unwrap_or_default();
             let tags = p
                 .strings(b, "tags")
@@ -228,6 +268,21 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !z.object(b) {
             continue;
         }
+        unread(
+            b,
+            &z,
+            &["id", "name", "description", "risk", "parent", "type"],
+        );
+        // Palisade's zones have no type; the one its export writes loses nothing.
+        match z.str(b, "type") {
+            Some(t) if t != "trust-zone" && !t.trim().is_empty() => {
+                b.dropped(&z.ptr("type"), format!("the zone type {t:?} is not kept"))
+            }
+            _ => {}
+        }
+        if let Some(r) = z.get("risk") {
+            unread(b, &r, &["trustRating"]);
+        }
         let id = ids.claim(b, &z, Kind::Zone);
         let name = z.req_str(b, "name").unwrap_or_default();
         let trust = match z.get("risk") {
@@ -262,6 +317,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !a.object(b) {
             continue;
         }
+        unread(b, &a, &["id", "name", "description", "risk", "attributes"]);
         let id = ids.claim(b, &a, Kind::Data);
         let name = a.req_str(b, "name").unwrap_or_default();
         let mut otm = Map::new();
@@ -296,7 +352,16 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                         _ => {}
                     }
                 }
-                if let Some(comment) = r.text(b, "comment") {
+                const RISK: [&str; 5] = [
+                    "confidentiality",
+                    "integrity",
+                    "availability",
+                    "comment",
+                    "riskComments",
+                ];
+                unread(b, &r, &RISK);
+                // OTM 0.1 files (and Threat Dragon's sample) call it riskComments.
+                if let Some(comment) = r.text(b, "comment").or_else(|| r.text(b, "riskComments")) {
                     otm.insert("comment".into(), comment.into());
                 }
                 match (c, i, av) {
@@ -340,6 +405,25 @@ pub(super) fn import(root: Node, b: &mut Builder) {
     let mut instance_nodes: Vec<(Node, Option<AssetId>, Option<InteractionId>)> = Vec::new();
     for &k in &order {
         let c = &components[k];
+        unread(
+            b,
+            c,
+            &[
+                "id",
+                "name",
+                "type",
+                "description",
+                "parent",
+                "representations",
+                "assets",
+                "threats",
+                "tags",
+                "attributes",
+            ],
+        );
+        if let Some(inst) = c.get("assets") {
+            unread(b, &inst, &["processed", "stored"]);
+        }
         let id = ids.claim(b, c, Kind::Component);
         let name = c.req_str(b, "name").unwrap_or_default();
         let ctype = c.str(b, "type").unwrap_or_else(|| {
@@ -444,6 +528,22 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !f.object(b) {
             continue;
         }
+        unread(
+            b,
+            &f,
+            &[
+                "id",
+                "name",
+                "description",
+                "tags",
+                "attributes",
+                "bidirectional",
+                "source",
+                "destination",
+                "assets",
+                "threats",
+            ],
+        );
         let id = ids.claim(b, &f, Kind::Dataflow);
         let name = f.req_str(b, "name").unwrap_or_default();
         // An end is a component; one naming a trust zone (which some tools
@@ -522,6 +622,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !inst.object(b) {
             continue;
         }
+        unread(b, inst, &["threat", "state", "mitigations"]);
         let Some(tid) = inst.req_str(b, "threat") else {
             continue;
         };
@@ -532,6 +633,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
             .to_ascii_lowercase();
         let mut named = Vec::new();
         for m in inst.items(b, "mitigations") {
+            unread(b, &m, &["mitigation", "state"]);
             let Some(mid) = m.req_str(b, "mitigation") else {
                 continue;
             };
@@ -558,6 +660,19 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !t.object(b) {
             continue;
         }
+        unread(
+            b,
+            &t,
+            &[
+                "id",
+                "name",
+                "description",
+                "categories",
+                "cwes",
+                "tags",
+                "risk",
+            ],
+        );
         let id = ids.claim(b, &t, Kind::Threat);
         let name = t.req_str(b, "name").unwrap_or_default();
         let categories = t.strings(b, "categories");
@@ -593,6 +708,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
                 (None, None)
             }
             Some(r) => {
+                unread(b, &r, &["likelihood", "impact"]);
                 let l = rating(b, &r, "likelihood");
                 if l.is_none() && r.get("likelihood").is_none() {
                     b.approximated(&r.ptr("likelihood"), "no likelihood: moderate");
@@ -649,6 +765,7 @@ pub(super) fn import(root: Node, b: &mut Builder) {
         if !m.object(b) {
             continue;
         }
+        unread(b, &m, &["id", "name", "description", "riskReduction"]);
         let id = ids.claim(b, &m, Kind::Mitigation);
         let name = m.req_str(b, "name").unwrap_or_default();
         let reduction = rating(b, &m, "riskReduction");
