@@ -12,11 +12,6 @@ string_enum!(JobStatus {
     Failed => "failed",
 });
 
-string_enum!(JobKind {
-    RecomputeRisk => "recompute_risk",
-    GenerateReport => "generate_report",
-});
-
 /// How many times a job runs before it is parked as failed.
 pub const MAX_ATTEMPTS: i32 = 5;
 

@@ -477,9 +477,6 @@ pub enum Received {
 }
 
 /// The job that applies a ticket's state to one treatment.
-pub const APPLY_TICKET_STATE: &str = "apply_ticket_state";
-
-/// What an `apply_ticket_state` job is queued with.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TicketChange {
     pub integration_id: IntegrationId,
@@ -488,6 +485,10 @@ pub struct TicketChange {
     pub ticket_key: String,
     pub ticket_state: String,
     pub to: TreatmentStatus,
+}
+
+impl crate::jobs::JobKind for TicketChange {
+    const KIND: &'static str = "apply_ticket_state";
 }
 
 /// Records a delivery id and queues the jobs for the treatments it moves,
@@ -517,10 +518,7 @@ pub fn receive(
         let actor = Actor::system(org);
         let mut jobs = Vec::new();
         for (model, change) in &changes {
-            let payload = serde_json::to_value(change)?;
-            jobs.push(
-                crate::jobs::create(conn, &actor, *model, APPLY_TICKET_STATE, Some(&payload))?.id,
-            );
+            jobs.push(crate::jobs::JobKind::enqueue(change, conn, &actor, *model)?.id);
         }
         let Some(first) = jobs.first() else {
             return Ok(Received::Ignored);

@@ -6,13 +6,56 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use palisade_domain::ids::{JobId, ModelId, OrgId};
-use palisade_domain::job::{Job, JobKind, JobMessage, JobStatus};
+use palisade_domain::job::{Job, JobMessage, JobStatus};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{write_tx, DbConn};
 use crate::risks::Affected;
 use crate::schema::{jobs, outbox, risk_registers};
 use crate::scope::Scoped;
 use crate::{parse_enum, parse_id, per_backend, time, Actor, StoreError};
+
+/// A kind of job is the payload it is queued with: the type names the kind
+/// its rows and messages carry, so a kind is spelled once, on its type, and
+/// queued typed (`GenerateReport { report_id }.enqueue(conn, actor, model)`).
+/// The worker implements what each kind does on the same type.
+pub trait JobKind: Serialize + DeserializeOwned + Send + 'static {
+    const KIND: &'static str;
+
+    /// Queues the job for `model` in the caller's transaction, with its
+    /// outbox row.
+    fn enqueue(&self, conn: &mut DbConn, actor: &Actor, model: ModelId) -> Result<Job, StoreError> {
+        self.enqueue_in(conn, actor, Some(model))
+    }
+
+    /// Queues a job that may belong to no model (a webhook delivery of an
+    /// organisation-wide event): without one, the worker keys it by its id.
+    fn enqueue_in(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        model: Option<ModelId>,
+    ) -> Result<Job, StoreError> {
+        let payload = serde_json::to_value(self)?;
+        insert(
+            conn,
+            actor,
+            model,
+            Self::KIND,
+            (!payload.is_null()).then_some(&payload),
+        )
+    }
+}
+
+/// Recomputes a model's risk register; queued by [`queue_recompute`], which
+/// joins one already queued.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct RecomputeRisk;
+
+impl JobKind for RecomputeRisk {
+    const KIND: &'static str = "recompute_risk";
+}
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
@@ -83,7 +126,7 @@ pub fn enqueue_recompute(
     crate::risks::mark(conn, &m, revision, affected)?;
     let pending: Option<JobRow> = jobs::table
         .filter(jobs::model_id.eq(&m))
-        .filter(jobs::kind.eq(JobKind::RecomputeRisk.as_str()))
+        .filter(jobs::kind.eq(RecomputeRisk::KIND))
         .filter(jobs::status.eq(JobStatus::Queued.as_str()))
         .select(JobRow::as_select())
         .first(conn)
@@ -105,23 +148,25 @@ pub fn enqueue_recompute(
             return job.into_job();
         }
     }
-    create(conn, actor, model_id, JobKind::RecomputeRisk.as_str(), None)
+    RecomputeRisk.enqueue(conn, actor, model_id)
 }
 
-/// A new job of `kind` (with what it needs beyond its model) and its outbox row.
-pub fn create(
+/// A job of a kind named by its text, for tests of the job machinery
+/// itself (kinds that panic, sleep or fail on purpose).
+#[cfg(feature = "testing")]
+pub fn create_named(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: ModelId,
     kind: &str,
     payload: Option<&serde_json::Value>,
 ) -> Result<Job, StoreError> {
-    create_in(conn, actor, Some(model_id), kind, payload)
+    insert(conn, actor, Some(model_id), kind, payload)
 }
 
-/// A new job that may belong to no model (a webhook delivery of an
-/// organisation-wide event): without one, the worker keys it by its own id.
-pub fn create_in(
+/// A new job of `kind` (with what it needs beyond its model) and its
+/// outbox row.
+fn insert(
     conn: &mut DbConn,
     actor: &Actor,
     model_id: Option<ModelId>,

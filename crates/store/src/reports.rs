@@ -9,16 +9,27 @@ use diesel::prelude::*;
 use palisade_domain::audit::AuditAction;
 use palisade_domain::document::ModelDocument;
 use palisade_domain::ids::{JobId, ModelId, OrgId, ReportId, VersionId};
-use palisade_domain::job::{JobKind, JobStatus};
+use palisade_domain::job::JobStatus;
 use palisade_domain::report::{Report, ReportFile, ReportFormat, ReportInput, ReportStatus};
 use palisade_domain::ValidationErrors;
 use sha2::{Digest, Sha256};
 
 use crate::db::{write_tx, DbConn};
+use crate::jobs::JobKind;
 use crate::models::ensure_visible;
 use crate::schema::{jobs, model_versions, report_files, reports};
 use crate::scope::Scoped;
 use crate::{audit, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
+
+/// Renders a report's formats from the version it describes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GenerateReport {
+    pub report_id: ReportId,
+}
+
+impl JobKind for GenerateReport {
+    const KIND: &'static str = "generate_report";
+}
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = reports)]
@@ -134,13 +145,7 @@ pub fn create(
             }
         }
         let id = ReportId::generate();
-        let job = crate::jobs::create(
-            c,
-            actor,
-            model_id,
-            JobKind::GenerateReport.as_str(),
-            Some(&serde_json::json!({ "report_id": id.to_string() })),
-        )?;
+        let job = GenerateReport { report_id: id }.enqueue(c, actor, model_id)?;
         let now = time::now();
         let row = ReportRow {
             id: id.to_string(),

@@ -10,18 +10,20 @@ use palisade_domain::treatment::{Strategy, Ticket, Treatment};
 use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
+use crate::jobs::JobKind;
 use crate::schema::{jobs, ticket_requests};
 use crate::sealed::Sealer;
 use crate::{parse_id, time, Actor, StoreError};
 
-/// The job kind that opens the ticket.
-pub const CREATE_TICKET: &str = "create_ticket";
-
-/// What a `create_ticket` job is queued with.
+/// The job that opens a treatment's ticket through an integration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TicketRequest {
     pub treatment_id: TreatmentId,
     pub integration_id: IntegrationId,
+}
+
+impl JobKind for TicketRequest {
+    const KIND: &'static str = "create_ticket";
 }
 
 /// Asks for a ticket for a current reduce treatment without one, through
@@ -85,11 +87,11 @@ pub fn request(
         if let Some(job) = pending {
             return crate::jobs::get(conn, actor.org_id, parse_id(&job)?);
         }
-        let payload = serde_json::to_value(TicketRequest {
+        let job = TicketRequest {
             treatment_id: treatment,
             integration_id: integration,
-        })?;
-        let job = crate::jobs::create(conn, actor, model, CREATE_TICKET, Some(&payload))?;
+        }
+        .enqueue(conn, actor, model)?;
         diesel::delete(
             ticket_requests::table.filter(ticket_requests::treatment_id.eq(treatment.to_string())),
         )

@@ -14,12 +14,21 @@ use palisade_domain::webhook::{
 };
 
 use crate::db::{write_tx, DbConn};
+use crate::jobs::JobKind;
 use crate::schema::{domain_events, webhook_attempts, webhook_deliveries, webhook_subscriptions};
 use crate::sealed::Sealer;
 use crate::{audit, parse_enum, parse_id, per_backend, time, Actor, Page, PageRequest, StoreError};
 
-/// The job kind that makes one attempt at a delivery.
-pub const DELIVER_WEBHOOK: &str = "deliver_webhook";
+/// The job that attempts a lane's deliveries, starting with the one it
+/// was queued for (it then works on whichever delivery it holds).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeliverWebhook {
+    pub delivery_id: DeliveryId,
+}
+
+impl JobKind for DeliverWebhook {
+    const KIND: &'static str = "deliver_webhook";
+}
 
 /// How long a claimed delivery is held for its job; past it, another
 /// worker may claim it again (its job was lost).
@@ -516,14 +525,10 @@ fn claim(
         Some(parse_id(lane)?)
     };
     let outcome = write_tx(conn, |conn| {
-        let payload = serde_json::json!({ "delivery_id": id });
-        let job = crate::jobs::create_in(
-            conn,
-            &Actor::system(org),
-            model,
-            DELIVER_WEBHOOK,
-            Some(&payload),
-        )?;
+        let job = DeliverWebhook {
+            delivery_id: parse_id(id)?,
+        }
+        .enqueue_in(conn, &Actor::system(org), model)?;
         let n = diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::id.eq(id))
@@ -772,7 +777,7 @@ pub fn finish_attempt(
                     model,
                     EventType::JobFailed,
                     serde_json::json!({
-                        "kind": DELIVER_WEBHOOK,
+                        "kind": DeliverWebhook::KIND,
                         "job_id": job,
                         "subscription_id": before.id,
                         "delivery_id": id,

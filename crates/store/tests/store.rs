@@ -663,7 +663,7 @@ both_backends!(unknown_job_kinds_fail_for_good, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let job = jobs::create(&mut conn, &acme, model.id, "explode", None).unwrap();
+    let job = jobs::create_named(&mut conn, &acme, model.id, "explode", None).unwrap();
     match jobs::execute(&mut conn, &job.id.to_string(), &Recompute) {
         Err((e, retry)) => {
             assert!(!retry);

@@ -1,51 +1,55 @@
-//! Job kinds: one type per kind (its name, the payload it is queued with,
-//! how often it may run, what it does), collected in a [`Registry`]. The
-//! in-process runner of embedded mode and the RabbitMQ consumer run the same
-//! registry, so a kind behaves the same in both.
+//! What each kind of job does. A kind is its payload type, declared in the
+//! store beside the write that queues it ([`JobKind`]); the worker
+//! implements [`Job`] on that same type, and [`Registry::standard`] is the
+//! one list of kinds. The in-process runner of embedded mode and the
+//! RabbitMQ consumer run the same registry, so a kind behaves the same in
+//! both.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_domain::job::{JobKind, MAX_ATTEMPTS};
-use palisade_store::jobs::{self, JobContext, JobFailure, JobRunner};
+use palisade_domain::job::MAX_ATTEMPTS;
+use palisade_store::integrations::TicketChange;
+use palisade_store::jobs::{self, JobContext, JobFailure, JobKind, JobRunner, RecomputeRisk};
+use palisade_store::reports::GenerateReport;
+use palisade_store::tickets::TicketRequest;
+use palisade_store::webhooks::DeliverWebhook;
 use palisade_store::DbConn;
-use serde::de::DeserializeOwned;
 
-/// A kind of job. Adding one is a type implementing this, registered in
-/// [`Registry::standard`], and a `jobs::create(…, Self::KIND, payload)` in
-/// the write that causes it.
-pub trait Job: Send + Sync + 'static {
-    /// The name job rows and messages carry.
-    const KIND: &'static str;
+/// What the worker gives every job beyond its connection: how outbound
+/// calls are made and secrets opened (webhook deliveries, tickets).
+#[derive(Default)]
+pub struct Context {
+    pub settings: Arc<crate::webhooks::Settings>,
+}
+
+/// What a kind of job does. Adding a kind is its payload type with a
+/// [`JobKind`] in the store, queued with `enqueue` in the write that
+/// causes it, this trait on the same type, and a line in
+/// [`Registry::standard_with`].
+pub trait Job: JobKind {
     /// Runs allowed before the job is failed for good.
     const MAX_ATTEMPTS: i32 = MAX_ATTEMPTS;
-    /// What the job is queued with beyond its model (`()` for nothing).
-    type Payload: DeserializeOwned;
 
     fn run(
-        &self,
+        self,
         conn: &mut DbConn,
         job: &JobContext,
-        payload: Self::Payload,
+        ctx: &Context,
     ) -> Result<serde_json::Value, JobFailure>;
 }
 
 /// Recomputes a model's risk register.
-pub struct RecomputeRisk;
-
 impl Job for RecomputeRisk {
-    const KIND: &'static str = "recompute_risk";
-    type Payload = ();
-
     fn run(
-        &self,
+        self,
         conn: &mut DbConn,
         job: &JobContext,
-        (): (),
+        _: &Context,
     ) -> Result<serde_json::Value, JobFailure> {
         let scope = job
             .scope
-            .ok_or_else(|| JobFailure::Permanent("recompute_risk without a model".into()))?;
+            .ok_or_else(|| JobFailure::Permanent(format!("{} without a model", Self::KIND)))?;
         Ok(palisade_store::risks::recompute(conn, scope)?)
     }
 }
@@ -53,21 +57,17 @@ impl Job for RecomputeRisk {
 /// Applies a ticketing system's webhook to one treatment: the moves the
 /// state machine allows towards the mapped status, each audited with the
 /// delivery id. Idempotent: a treatment already there is left alone.
-pub struct ApplyTicketState;
-
-impl Job for ApplyTicketState {
-    const KIND: &'static str = palisade_store::integrations::APPLY_TICKET_STATE;
-    type Payload = palisade_store::integrations::TicketChange;
-
+impl Job for TicketChange {
     fn run(
-        &self,
+        self,
         conn: &mut DbConn,
         job: &JobContext,
-        change: Self::Payload,
+        _: &Context,
     ) -> Result<serde_json::Value, JobFailure> {
+        let change = self;
         let scope = job
             .scope
-            .ok_or_else(|| JobFailure::Permanent("apply_ticket_state without a model".into()))?;
+            .ok_or_else(|| JobFailure::Permanent(format!("{} without a model", Self::KIND)))?;
         let moves = match palisade_store::integrations::apply_ticket_state(
             conn,
             scope.org(),
@@ -94,6 +94,7 @@ type Handler =
 #[derive(Clone, Default)]
 pub struct Registry {
     kinds: HashMap<String, (i32, Handler)>,
+    context: Arc<Context>,
 }
 
 impl Registry {
@@ -102,32 +103,38 @@ impl Registry {
         Self::standard_with(std::sync::Arc::default())
     }
 
-    /// Every kind, with webhook deliveries made as `settings` say.
+    /// Every kind, with outbound calls made as `settings` say: the one list
+    /// of kinds.
     pub fn standard_with(settings: std::sync::Arc<crate::webhooks::Settings>) -> Self {
-        debug_assert_eq!(RecomputeRisk::KIND, JobKind::RecomputeRisk.as_str());
-        debug_assert_eq!(
-            crate::report::GenerateReport::KIND,
-            JobKind::GenerateReport.as_str()
-        );
-        Registry::default()
-            .register(RecomputeRisk)
-            .register(crate::report::GenerateReport)
-            .register(ApplyTicketState)
-            .register(crate::webhooks::DeliverWebhook(settings.clone()))
-            .register(crate::tickets::CreateTicket(settings))
+        Registry {
+            kinds: HashMap::new(),
+            context: Arc::new(Context { settings }),
+        }
+        .register::<RecomputeRisk>()
+        .register::<GenerateReport>()
+        .register::<TicketChange>()
+        .register::<DeliverWebhook>()
+        .register::<TicketRequest>()
     }
 
-    pub fn register<J: Job>(mut self, job: J) -> Self {
+    pub fn register<J: Job>(mut self) -> Self {
+        let context = self.context.clone();
         let handler: Handler = Arc::new(move |conn, ctx| {
-            let payload =
-                serde_json::from_value::<J::Payload>(ctx.payload.clone()).map_err(|e| {
-                    JobFailure::Permanent(format!("{} payload is not valid: {e}", J::KIND))
-                })?;
-            job.run(conn, ctx, payload)
+            let payload = serde_json::from_value::<J>(ctx.payload.clone()).map_err(|e| {
+                JobFailure::Permanent(format!("{} payload is not valid: {e}", J::KIND))
+            })?;
+            payload.run(conn, ctx, &context)
         });
         self.kinds
             .insert(J::KIND.to_string(), (J::MAX_ATTEMPTS, handler));
         self
+    }
+
+    /// The kinds this registry runs, by name.
+    pub fn kinds(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     /// A kind given as a function, with the default attempts (tests, tools).

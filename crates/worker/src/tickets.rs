@@ -4,8 +4,6 @@
 //! before creating one: a run that created the ticket but died before
 //! storing it finds it on the retry, so a retry never opens a second one.
 
-use std::sync::Arc;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use palisade_domain::integration::IntegrationKind;
@@ -16,10 +14,8 @@ use palisade_store::DbConn;
 use serde_json::{json, Value};
 
 use crate::outbound::{self, Answer};
-use crate::registry::Job;
+use crate::registry::{Context, Job};
 use crate::webhooks::Settings;
-
-pub struct CreateTicket(pub Arc<Settings>);
 
 /// The label that finds the treatment's ticket again.
 pub fn label(treatment: &str) -> String {
@@ -169,16 +165,11 @@ fn create(
     }
 }
 
-impl Job for CreateTicket {
-    const KIND: &'static str = tickets::CREATE_TICKET;
-    type Payload = TicketRequest;
-
-    fn run(
-        &self,
-        conn: &mut DbConn,
-        job: &JobContext,
-        request: TicketRequest,
-    ) -> Result<Value, JobFailure> {
+/// Opens the treatment's ticket, unless one carrying its label exists.
+impl Job for TicketRequest {
+    fn run(self, conn: &mut DbConn, job: &JobContext, ctx: &Context) -> Result<Value, JobFailure> {
+        let request = self;
+        let settings = &ctx.settings;
         let scope = job
             .scope
             .ok_or_else(|| JobFailure::Permanent("create_ticket without a model".into()))?;
@@ -187,7 +178,7 @@ impl Job for CreateTicket {
         if let Some(ticket) = treatment.fields.ticket {
             return Ok(json!({ "ticket": ticket, "created": false }));
         }
-        let target = tickets::target(conn, &self.0.sealer, org, request.integration_id)?
+        let target = tickets::target(conn, &settings.sealer, org, request.integration_id)?
             .ok_or_else(|| {
                 JobFailure::Permanent("the integration no longer opens tickets".into())
             })?;
@@ -206,9 +197,9 @@ impl Job for CreateTicket {
                 .unwrap_or_default()
         );
         // Outside any transaction: the calls may take seconds.
-        let (ticket, created) = match find(&self.0, &target, &label)? {
+        let (ticket, created) = match find(settings, &target, &label)? {
             Some(found) => (found, false),
-            None => (create(&self.0, &target, &title, &text, &label)?, true),
+            None => (create(settings, &target, &title, &text, &label)?, true),
         };
         tickets::store_ticket(conn, org, model, treatment.id, ticket.clone())?;
         Ok(json!({ "ticket": ticket, "created": created }))

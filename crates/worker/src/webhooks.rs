@@ -7,18 +7,17 @@
 //! runs again and sends the same `webhook-id`.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_domain::ids::DeliveryId;
 use palisade_domain::webhook::OutboundPolicy;
 use palisade_store::jobs::{JobContext, JobFailure};
 use palisade_store::sealed::Sealer;
-use palisade_store::webhooks::{self, RetryPolicy, Tried};
+use palisade_store::webhooks::{self, DeliverWebhook, RetryPolicy, Tried};
 use palisade_store::{DbConn, Store};
 use rand::Rng;
 
-use crate::registry::Job;
+use crate::registry::{Context, Job};
 
 /// How often the dispatcher looks for due deliveries.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -46,35 +45,24 @@ impl Default for Settings {
     }
 }
 
-/// The delivery the job was queued for (the job then works on whichever
-/// delivery it holds).
-#[derive(serde::Deserialize)]
-pub struct DeliveryPayload {
-    #[allow(dead_code)]
-    pub delivery_id: DeliveryId,
-}
-
-/// One attempt at one delivery.
-pub struct DeliverWebhook(pub Arc<Settings>);
-
+/// Attempts at the deliveries of one lane, starting with the one the job
+/// was queued for.
 impl Job for DeliverWebhook {
-    const KIND: &'static str = webhooks::DELIVER_WEBHOOK;
-    type Payload = DeliveryPayload;
-
     fn run(
-        &self,
+        self,
         conn: &mut DbConn,
         job: &JobContext,
-        _: DeliveryPayload,
+        ctx: &Context,
     ) -> Result<serde_json::Value, JobFailure> {
+        let settings = &ctx.settings;
         // A lane's deliveries go out one after another in this job (up to a
         // budget, then a new job takes the rest), so a burst of events to
         // one model is not paced by the job transport.
         let started = std::time::Instant::now();
         let mut sent = Vec::new();
-        while let Some((id, work)) = webhooks::start_attempt(conn, &self.0.sealer, &job.id)? {
+        while let Some((id, work)) = webhooks::start_attempt(conn, &settings.sealer, &job.id)? {
             let keep = sent.len() + 1 < LANE_BUDGET && started.elapsed() < LANE_TIME;
-            let (status, tried) = self.attempt(conn, job, id, &work, keep)?;
+            let (status, tried) = attempt(settings, conn, job, id, &work, keep)?;
             sent.push(serde_json::json!({
                 "delivery_id": id,
                 "attempt": work.attempt,
@@ -93,57 +81,63 @@ impl Job for DeliverWebhook {
 const LANE_BUDGET: usize = 100;
 const LANE_TIME: Duration = Duration::from_secs(5);
 
-impl DeliverWebhook {
-    fn attempt(
-        &self,
-        conn: &mut DbConn,
-        job: &JobContext,
-        id: DeliveryId,
-        work: &webhooks::Work,
-        keep: bool,
-    ) -> Result<(palisade_domain::webhook::DeliveryStatus, Tried), JobFailure> {
-        let timestamp = chrono::Utc::now().timestamp();
-        let signature = palisade_domain::signature::standard_signature(
-            &work.secret,
-            &work.webhook_id,
-            timestamp,
-            work.body.as_bytes(),
-        );
-        let started_at = chrono::Utc::now().naive_utc();
-        let answer = crate::outbound::send(
-            self.0.policy,
-            "POST",
-            &work.url,
-            &[
-                ("content-type", "application/json".to_string()),
-                ("webhook-id", work.webhook_id.clone()),
-                ("webhook-timestamp", timestamp.to_string()),
-                ("webhook-signature", signature),
-            ],
-            Some(work.body.as_bytes()),
-        );
-        let tried = Tried {
-            started_at,
-            status_code: answer.status,
-            latency_ms: i64::try_from(answer.latency.as_millis()).unwrap_or(i64::MAX),
-            error: answer.error,
-            response_excerpt: answer.excerpt,
-            retry_after: answer.retry_after,
-        };
-        let jitter = rand::rng().random::<f64>();
-        let status =
-            webhooks::finish_attempt(conn, id, &job.id, work, &tried, self.0.retry, jitter, keep)?;
-        tracing::info!(
-            delivery_id = %id,
-            subscription_id = %work.subscription_id,
-            attempt = work.attempt,
-            status_code = ?tried.status_code,
-            latency_ms = tried.latency_ms,
-            outcome = %status,
-            "webhook attempt"
-        );
-        Ok((status, tried))
-    }
+fn attempt(
+    settings: &Settings,
+    conn: &mut DbConn,
+    job: &JobContext,
+    id: DeliveryId,
+    work: &webhooks::Work,
+    keep: bool,
+) -> Result<(palisade_domain::webhook::DeliveryStatus, Tried), JobFailure> {
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = palisade_domain::signature::standard_signature(
+        &work.secret,
+        &work.webhook_id,
+        timestamp,
+        work.body.as_bytes(),
+    );
+    let started_at = chrono::Utc::now().naive_utc();
+    let answer = crate::outbound::send(
+        settings.policy,
+        "POST",
+        &work.url,
+        &[
+            ("content-type", "application/json".to_string()),
+            ("webhook-id", work.webhook_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ],
+        Some(work.body.as_bytes()),
+    );
+    let tried = Tried {
+        started_at,
+        status_code: answer.status,
+        latency_ms: i64::try_from(answer.latency.as_millis()).unwrap_or(i64::MAX),
+        error: answer.error,
+        response_excerpt: answer.excerpt,
+        retry_after: answer.retry_after,
+    };
+    let jitter = rand::rng().random::<f64>();
+    let status = webhooks::finish_attempt(
+        conn,
+        id,
+        &job.id,
+        work,
+        &tried,
+        settings.retry,
+        jitter,
+        keep,
+    )?;
+    tracing::info!(
+        delivery_id = %id,
+        subscription_id = %work.subscription_id,
+        attempt = work.attempt,
+        status_code = ?tried.status_code,
+        latency_ms = tried.latency_ms,
+        outcome = %status,
+        "webhook attempt"
+    );
+    Ok((status, tried))
 }
 
 /// Claims due deliveries every `interval` until `shutdown`; several

@@ -5,34 +5,24 @@
 
 mod render;
 
-use palisade_domain::ids::ReportId;
 use palisade_domain::report::view::{self, ReportVersion};
 use palisade_store::jobs::{JobContext, JobFailure};
+use palisade_store::reports::GenerateReport;
 use palisade_store::{reports, DbConn};
-use serde::Deserialize;
 
 pub use render::{render, RenderError};
 
-use crate::registry::Job;
+use crate::registry::{Context, Job};
 
 /// Renders a report.
-pub struct GenerateReport;
-
-#[derive(Deserialize)]
-pub struct ReportPayload {
-    report_id: ReportId,
-}
-
 impl Job for GenerateReport {
-    const KIND: &'static str = "generate_report";
-    type Payload = ReportPayload;
-
     fn run(
-        &self,
+        self,
         conn: &mut DbConn,
         job: &JobContext,
-        payload: ReportPayload,
+        _: &Context,
     ) -> Result<serde_json::Value, JobFailure> {
+        let payload = self;
         let scope = job
             .scope
             .ok_or_else(|| JobFailure::Permanent("generate_report without a model".into()))?;
