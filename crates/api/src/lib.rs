@@ -23,10 +23,12 @@ pub use state::{ApiConfig, AppState, Dependency};
 /// Serves the API on `listener` until the server is stopped (SIGTERM or
 /// Ctrl-C stop it gracefully: in-flight requests finish).
 pub async fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<()> {
+    let metrics = web::Data::from(state.metrics.clone());
     let state = web::Data::new(state);
     HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(metrics.clone())
             .wrap(middleware::from_fn(observe::observe))
             .configure(routes::configure)
             .service(

@@ -10,8 +10,6 @@ use actix_web::{web, HttpMessage};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use tracing::Instrument;
 
-use crate::state::AppState;
-
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The id of the request being served: taken from `X-Request-Id` when the
@@ -107,7 +105,7 @@ pub async fn observe(
         m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m.to_string(),
         _ => "other".to_string(),
     };
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!(
         "http_request",
         request_id = %request_id,
@@ -122,10 +120,8 @@ pub async fn observe(
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
-    if let Some(state) = &state {
-        state
-            .metrics
-            .observe(&method, &route, status, elapsed.as_secs_f64());
+    if let Some(metrics) = &metrics {
+        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(

@@ -40,7 +40,8 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub config: ApiConfig,
-    pub metrics: Metrics,
+    /// Shared with the request middleware, which reads it on its own.
+    pub metrics: Arc<Metrics>,
     pub dependencies: Vec<Arc<dyn Dependency>>,
 }
 
@@ -49,7 +50,7 @@ impl AppState {
         AppState {
             store,
             config,
-            metrics: Metrics::new(),
+            metrics: Arc::new(Metrics::new()),
             dependencies,
         }
     }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::asset::Asset;
-use crate::progress::Check;
+use crate::check::Check;
 use crate::risk::RiskRow;
 use crate::scoring::residual::ControlStatus;
 use crate::severity::Severity;

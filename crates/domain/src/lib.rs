@@ -56,6 +56,7 @@ macro_rules! string_enum {
 pub mod asset;
 pub mod asset_tree;
 pub mod audit;
+pub mod check;
 pub mod diagram;
 pub mod diff;
 pub mod document;

@@ -15,16 +15,7 @@ string_enum!(StepStatus {
     Complete => "complete",
 });
 
-/// One completeness check, with the ids of the records that fail it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Check {
-    /// Stable, for clients to key on (`scope.in_scope_assets_owned`).
-    pub id: &'static str,
-    pub ok: bool,
-    pub message: String,
-    pub refs: Vec<String>,
-}
+pub use crate::check::Check;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

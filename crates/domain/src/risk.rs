@@ -15,18 +15,7 @@ use crate::severity::Severity;
 use crate::threat::{Control, Stride, Threat, ThreatAssessment};
 use crate::treatment::{Effect, Strategy, TreatmentStatus};
 
-string_enum!(
-    /// Where a risk stands: `open` until a treatment settles it (step 5):
-    /// `treated` (its reduction is done), `transferred`, `avoided`, or
-    /// `accepted` (until the acceptance expires).
-    RiskStatus {
-        Open => "open",
-        Treated => "treated",
-        Transferred => "transferred",
-        Avoided => "avoided",
-        Accepted => "accepted",
-    }
-);
+pub use crate::treatment::RiskStatus;
 
 /// One row of the register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

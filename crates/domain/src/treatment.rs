@@ -6,9 +6,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AssetId, ControlId, ModelId, PartyId, ThreatId, TreatmentId};
-use crate::risk::RiskStatus;
 use crate::scoring::residual;
 use crate::validation::ValidationErrors;
+
+string_enum!(
+    /// Where a risk stands: `open` until a treatment settles it (step 5):
+    /// `treated` (its reduction is done), `transferred`, `avoided`, or
+    /// `accepted` (until the acceptance expires).
+    RiskStatus {
+        Open => "open",
+        Treated => "treated",
+        Transferred => "transferred",
+        Avoided => "avoided",
+        Accepted => "accepted",
+    }
+);
 
 string_enum!(
     /// How a threat's risk is decided.

@@ -11,7 +11,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::DbConn;
 use crate::models::ensure_visible;
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::schema::{assets, trust_zones};
 use crate::versioned::Stored;
 use crate::{parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
@@ -305,7 +305,7 @@ fn naming_threats(
     model_id: ModelId,
     id: AssetId,
 ) -> Result<Affected, StoreError> {
-    Ok(Affected::Threats(crate::risks::threats_naming(
+    Ok(Affected::Threats(crate::reach::threats_naming(
         conn,
         &model_id.to_string(),
         "asset",

@@ -19,7 +19,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::schema::{assets, attack_tree_nodes, attack_trees};
 use crate::scope::Scoped;
 use crate::{
@@ -444,7 +444,7 @@ fn sync_rows(conn: &mut DbConn, old: &[NodeRow], new: &[NodeRow]) -> Result<(), 
 
 /// The rows a change to this tree moves: the threats scored with it.
 fn scored_with(conn: &mut DbConn, model_id: ModelId, tree: &str) -> Result<Affected, StoreError> {
-    Ok(Affected::Threats(crate::risks::threats_assessed_with(
+    Ok(Affected::Threats(crate::reach::threats_assessed_with(
         conn,
         &model_id.to_string(),
         &std::iter::once(tree.to_string()).collect(),

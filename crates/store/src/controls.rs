@@ -12,7 +12,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::DbConn;
 use crate::models::ensure_visible;
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::schema::controls;
 use crate::versioned::Stored;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};
@@ -191,8 +191,8 @@ impl Stored for Control {
         let mut reach = Vec::new();
         for control in was.into_iter().chain(now) {
             let m = control.model_id.to_string();
-            reach.extend(crate::risks::reach_of_control(c, &m, &control.fields)?);
-            reach.extend(crate::risks::threats_reduced_with(
+            reach.extend(crate::reach::reach_of_control(c, &m, &control.fields)?);
+            reach.extend(crate::reach::threats_reduced_with(
                 c,
                 &control.id.to_string(),
             )?);

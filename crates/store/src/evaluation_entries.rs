@@ -13,7 +13,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::DbConn;
 use crate::models::ensure_visible;
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::schema::{evaluation_entries, treatments};
 use crate::versioned::Stored;
 use crate::{links, parse_enum, parse_id, time, Actor, Page, PageRequest, StoreError};

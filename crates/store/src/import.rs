@@ -8,7 +8,7 @@ use palisade_domain::interchange::{ImportCounts, ImportPlan};
 use palisade_domain::model::Model;
 
 use crate::db::{write_tx, DbConn};
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::versioned::Stored;
 use crate::{Actor, StoreError};
 

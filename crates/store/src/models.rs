@@ -219,7 +219,7 @@ pub fn update(
                 after: Some(serde_json::to_value(&updated)?),
             },
         )?;
-        crate::webhooks::record_event(
+        crate::events::record_event(
             conn,
             actor.org_id,
             Some(id),

@@ -355,7 +355,7 @@ pub fn complete(
             ))
             .first(c)?;
         let formats: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
-        crate::webhooks::record_event(
+        crate::events::record_event(
             c,
             crate::parse_id(&org)?,
             Some(crate::parse_id(&model)?),

@@ -1,5 +1,5 @@
 //! Tenancy in the types: a model-scoped read takes a [`Scoped`] model,
-//! which only [`crate::models::ensure_visible`] (for a request's
+//! which only `models::ensure_visible` (for a request's
 //! organisation) and the job runner (for the model a job row names) can
 //! make. A function that reads everything of a model cannot be handed
 //! another organisation's model by mistake.

@@ -18,7 +18,7 @@ use palisade_domain::ValidationErrors;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::schema::{threats, treatments};
 use crate::versioned::{audited, Record, Stored};
 
@@ -312,7 +312,7 @@ impl Stored for Treatment {
             .values(TreatmentRow::new(new))
             .execute(c)?;
         write_links(c, new)?;
-        crate::webhooks::record_event(
+        crate::events::record_event(
             c,
             a.org_id,
             Some(new.model_id),
@@ -430,7 +430,7 @@ fn accepting_needs_the_owner(
     if !accepts(now) || was.is_some_and(accepts) || a.role >= Role::Owner {
         return Ok(());
     }
-    let severity = crate::risks::residual_severity(c, now.model_id, now.fields.threat_id)?;
+    let severity = crate::reach::residual_severity(c, now.model_id, now.fields.threat_id)?;
     if severity.is_none_or(|s| s >= Severity::High) {
         return Err(StoreError::Forbidden(format!(
             "accepting the risk of threat {} (residual severity {}) needs the owner role",
@@ -579,7 +579,7 @@ fn record_move(
         o.insert("transition_note".into(), note.into());
     }
     crate::audit::record(conn, actor, change)?;
-    crate::webhooks::record_event(
+    crate::events::record_event(
         conn,
         actor.org_id,
         Some(after.model_id),

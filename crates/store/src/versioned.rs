@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::db::{write_tx, DbConn};
 use crate::models::{check_version, ensure_visible};
-use crate::risks::Affected;
+use crate::reach::Affected;
 use crate::{audit, time, Actor, StoreError};
 
 pub(crate) trait Record: Clone + Serialize {

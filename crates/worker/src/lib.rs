@@ -175,6 +175,7 @@ pub mod outbound;
 pub mod outbox;
 pub mod registry;
 pub mod report;
+pub mod settings;
 pub mod tickets;
 pub mod webhooks;
 

@@ -20,7 +20,7 @@ use palisade_store::DbConn;
 /// calls are made and secrets opened (webhook deliveries, tickets).
 #[derive(Default)]
 pub struct Context {
-    pub settings: Arc<crate::webhooks::Settings>,
+    pub settings: Arc<crate::settings::Settings>,
 }
 
 /// What a kind of job does. Adding a kind is its payload type with a
@@ -105,7 +105,7 @@ impl Registry {
 
     /// Every kind, with outbound calls made as `settings` say: the one list
     /// of kinds.
-    pub fn standard_with(settings: std::sync::Arc<crate::webhooks::Settings>) -> Self {
+    pub fn standard_with(settings: std::sync::Arc<crate::settings::Settings>) -> Self {
         Registry {
             kinds: HashMap::new(),
             context: Arc::new(Context { settings }),

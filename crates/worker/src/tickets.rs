@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::outbound::{self, Answer};
 use crate::registry::{Context, Job};
-use crate::webhooks::Settings;
+use crate::settings::Settings;
 
 /// The label that finds the treatment's ticket again.
 pub fn label(treatment: &str) -> String {

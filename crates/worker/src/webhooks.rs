@@ -10,10 +10,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use palisade_domain::ids::DeliveryId;
-use palisade_domain::webhook::OutboundPolicy;
 use palisade_store::jobs::{JobContext, JobFailure};
-use palisade_store::sealed::Sealer;
-use palisade_store::webhooks::{self, DeliverWebhook, RetryPolicy, Tried};
+use palisade_store::webhooks::{self, DeliverWebhook, Tried};
 use palisade_store::{DbConn, Store};
 use rand::Rng;
 
@@ -24,26 +22,7 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// Deliveries claimed per look.
 const BATCH: i64 = 100;
 
-/// What deliveries need from the operator's configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub sealer: Sealer,
-    pub policy: OutboundPolicy,
-    pub retry: RetryPolicy,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            sealer: Sealer::missing(),
-            policy: OutboundPolicy::default(),
-            retry: RetryPolicy {
-                base: Duration::from_secs(5),
-                max_attempts: palisade_domain::webhook::MAX_DELIVERY_ATTEMPTS,
-            },
-        }
-    }
-}
+pub use crate::settings::Settings;
 
 /// Attempts at the deliveries of one lane, starting with the one the job
 /// was queued for.

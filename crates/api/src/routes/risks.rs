@@ -242,7 +242,7 @@ pub async fn recompute_risks(
         .db(move |c| {
             palisade_store::db::write_tx(c, |c| {
                 palisade_store::models::ensure_visible(c, actor.org_id, model)?;
-                jobs::enqueue_recompute(c, &actor, model, &palisade_store::risks::Affected::All)
+                jobs::enqueue_recompute(c, &actor, model, &palisade_store::reach::Affected::All)
             })
         })
         .await?;

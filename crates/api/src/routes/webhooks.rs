@@ -326,7 +326,7 @@ pub async fn test_subscription(
                         s.disabled_reason.as_deref().unwrap_or("by hand")
                     )));
                 }
-                webhooks::record_event(
+                palisade_store::events::record_event(
                     c,
                     org,
                     None,
