@@ -380,10 +380,11 @@ macro_rules! resource {
 }
 pub(crate) use resource;
 
-/// The store calls of a model's resource whose store module has the usual
-/// signatures (`create`, `get`, `list`, `update` taking a change of the
-/// current fields, `delete`); written inside its `Resource` impl. Updates
-/// apply the JSON merge patch to the current fields.
+/// The store calls of a model's resource: its record's `ModelWrites` and
+/// `ModelReads` (create, get, update taking a change of the current
+/// fields, delete) and its store module's `list`; written inside its
+/// `Resource` impl. Updates apply the JSON merge patch to the current
+/// fields.
 macro_rules! store_calls {
     ($store:path) => {
         store_calls!(@crud $store);
@@ -401,8 +402,7 @@ macro_rules! store_calls {
             expected: Option<i64>,
             doc: serde_json::Value,
         ) -> Result<Self::Record, palisade_store::StoreError> {
-            use $store as store;
-            store::update(conn, actor, model, id, expected, |cur| {
+            <Self::Record as palisade_store::ModelWrites>::update(conn, actor, model, id, expected, |cur| {
                 Ok($crate::patch::apply(&cur.fields, doc)?)
             })
         }
@@ -426,8 +426,8 @@ macro_rules! store_calls {
             expected: Option<i64>,
             _params: Self::DeleteParams,
         ) -> Result<(), palisade_store::StoreError> {
-            use $store as store;
-            store::delete(conn, actor, model, id, expected $(, _params.$cascade.unwrap_or(false))?)
+            let cascade = false $(|| _params.$cascade.unwrap_or(false))?;
+            <Self::Record as palisade_store::ModelWrites>::delete(conn, actor, model, id, expected, cascade)
         }
     };
     (@delete_params) => { $crate::resource::NoParams };
@@ -442,8 +442,7 @@ macro_rules! store_calls {
             _: Option<i64>,
             fields: Self::Fields,
         ) -> Result<Self::Record, palisade_store::StoreError> {
-            use $store as store;
-            store::create(conn, actor, model, fields)
+            <Self::Record as palisade_store::ModelWrites>::create(conn, actor, model, fields)
         }
 
         fn get(
@@ -452,8 +451,7 @@ macro_rules! store_calls {
             model: palisade_domain::ids::ModelId,
             id: Self::Id,
         ) -> Result<Self::Record, palisade_store::StoreError> {
-            use $store as store;
-            store::get(conn, org, model, id)
+            <Self::Record as palisade_store::ModelReads>::get(conn, org, model, id)
         }
 
         fn list(

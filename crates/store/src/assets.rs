@@ -154,13 +154,13 @@ fn check_references(conn: &mut DbConn, asset: &Asset) -> Result<(), StoreError> 
 
 crate::model_reads!(assets, AssetRow, Asset, AssetId, finish);
 
-crate::model_writes!(Asset, AssetId, AssetFields, cascade);
+crate::model_writes!(Asset, AssetId, AssetFields);
 
 impl Stored for Asset {
     type Id = AssetId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: AssetId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

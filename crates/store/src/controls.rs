@@ -139,7 +139,7 @@ impl Stored for Control {
     type Id = ControlId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ControlId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

@@ -170,7 +170,7 @@ impl Stored for EvaluationEntry {
         m: ModelId,
         id: EvaluationEntryId,
     ) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

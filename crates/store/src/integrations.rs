@@ -2,6 +2,7 @@
 //! (two at most, for rotation), the senders' delivery ids (deduplication)
 //! and the jobs that apply a ticket's state to its treatments.
 
+use crate::ModelReads as _;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use palisade_domain::audit::AuditAction;
@@ -9,6 +10,7 @@ use palisade_domain::ids::{IntegrationId, IntegrationSecretId, ModelId, OrgId, T
 use palisade_domain::integration::{
     Integration, IntegrationFields, IntegrationKind, OutboundSettings, SecretInfo, MAX_SECRETS,
 };
+use palisade_domain::treatment::Treatment;
 use palisade_domain::treatment::TreatmentStatus;
 
 use crate::db::{write_tx, DbConn};
@@ -562,7 +564,7 @@ pub fn apply_ticket_state(
         role: palisade_domain::role::Role::Editor,
     };
     write_tx(conn, |conn| {
-        let current = crate::treatments::get(conn, org, model, change.treatment_id)?;
+        let current = Treatment::get(conn, org, model, change.treatment_id)?;
         if current.superseded_by.is_some() {
             return Ok(Vec::new());
         }

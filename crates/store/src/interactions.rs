@@ -283,16 +283,6 @@ fn load_one(
         .ok_or(StoreError::NotFound)
 }
 
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    model_id: ModelId,
-    id: InteractionId,
-) -> Result<Interaction, StoreError> {
-    ensure_visible(conn, org, model_id)?;
-    load_one(conn, model_id, id)
-}
-
 crate::model_writes!(Interaction, InteractionId, InteractionFields);
 
 /// Whether a flow crosses a trust boundary is derived: a write reads it back.
@@ -300,7 +290,7 @@ impl Stored for Interaction {
     type Id = InteractionId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: InteractionId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {
@@ -344,15 +334,56 @@ impl Stored for Interaction {
     }
 }
 
-pub fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Interaction>, StoreError> {
-    let model_id = scope.model();
-    let rows: Vec<InteractionRow> = interactions::table
-        .filter(interactions::model_id.eq(model_id.to_string()))
-        .select(InteractionRow::as_select())
-        .order(interactions::id.asc())
-        .load(conn)?;
-    let zones = Zones::load(conn, &rows)?;
-    assemble(conn, rows, &zones)
+/// Reads assemble each flow with its data and derive whether it crosses
+/// a trust boundary from its ends' zones.
+impl crate::ModelReads for Interaction {
+    type Id = InteractionId;
+
+    fn get(
+        conn: &mut DbConn,
+        org: OrgId,
+        model_id: ModelId,
+        id: InteractionId,
+    ) -> Result<Interaction, StoreError> {
+        ensure_visible(conn, org, model_id)?;
+        load_one(conn, model_id, id)
+    }
+
+    fn all_in_model(conn: &mut DbConn, scope: Scoped) -> Result<Vec<Interaction>, StoreError> {
+        let rows: Vec<InteractionRow> = interactions::table
+            .filter(interactions::model_id.eq(scope.model().to_string()))
+            .select(InteractionRow::as_select())
+            .order(interactions::id.asc())
+            .load(conn)?;
+        let zones = Zones::load(conn, &rows)?;
+        assemble(conn, rows, &zones)
+    }
+
+    fn some_in_model(
+        conn: &mut DbConn,
+        scope: Scoped,
+        ids: &[String],
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let mut rows: Vec<InteractionRow> = Vec::new();
+        for chunk in ids.chunks(500) {
+            rows.extend(
+                interactions::table
+                    .filter(interactions::model_id.eq(scope.model().to_string()))
+                    .filter(interactions::id.eq_any(chunk))
+                    .select(InteractionRow::as_select())
+                    .load::<InteractionRow>(conn)?,
+            );
+        }
+        let zones = Zones::load(conn, &rows)?;
+        assemble(conn, rows, &zones)
+    }
+
+    fn count_in_model(conn: &mut DbConn, scope: Scoped) -> Result<i64, StoreError> {
+        Ok(interactions::table
+            .filter(interactions::model_id.eq(scope.model().to_string()))
+            .count()
+            .get_result(conn)?)
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -371,7 +402,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Interaction>, StoreError> {
     let scope = ensure_visible(conn, org, model_id)?;
-    let matching: Vec<Interaction> = all_in_model(conn, scope)?
+    let matching: Vec<Interaction> = <Interaction as crate::ModelReads>::all_in_model(conn, scope)?
         .into_iter()
         .filter(|i| {
             filter

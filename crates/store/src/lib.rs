@@ -45,6 +45,7 @@ pub use db::{Backend, DbConn, Store};
 pub use error::StoreError;
 pub use page::{Page, PageRequest, Sort};
 pub use scope::Scoped;
+pub use versioned::{ModelReads, ModelWrites};
 
 use palisade_domain::ids::{ApiKeyId, OrgId};
 use palisade_domain::role::Role;

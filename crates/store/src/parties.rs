@@ -185,13 +185,13 @@ fn write_assets(conn: &mut DbConn, party: &Party) -> Result<(), StoreError> {
 
 crate::model_reads!(parties, PartyRow, Party, PartyId, with_assets);
 
-crate::model_writes!(Party, PartyId, PartyFields, cascade);
+crate::model_writes!(Party, PartyId, PartyFields);
 
 impl Stored for Party {
     type Id = PartyId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: PartyId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

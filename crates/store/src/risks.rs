@@ -1,5 +1,8 @@
 //! The risk register: computed by jobs, read by the API with how fresh it is.
 
+use crate::ModelReads as _;
+use palisade_domain::threat::Control;
+use palisade_domain::threat::Threat;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
@@ -23,9 +26,7 @@ use crate::schema::{
     threats as threats_table,
 };
 use crate::scope::Scoped;
-use crate::{
-    attack_trees as trees, controls, parse_enum, parse_id, per_backend, threats, time, StoreError,
-};
+use crate::{attack_trees as trees, parse_enum, parse_id, per_backend, time, StoreError};
 
 /// The register as stored, and whether changes have happened since.
 #[derive(Debug, Clone)]
@@ -444,11 +445,11 @@ fn computation(
     let m = scope.model().to_string();
     let (threats, controls) = match &reach {
         Reach::Full => (
-            threats::all_in_model(conn, scope)?,
-            controls::all_in_model(conn, scope)?,
+            Threat::all_in_model(conn, scope)?,
+            Control::all_in_model(conn, scope)?,
         ),
         Reach::Threats(ids) => {
-            let threats = threats::some_in_model(conn, scope, ids)?;
+            let threats = Threat::some_in_model(conn, scope, ids)?;
             let controls = controls_bearing_on(conn, scope, &threats)?;
             (threats, controls)
         }
@@ -504,7 +505,7 @@ fn computation(
         .into_iter()
         .collect();
     if !missing.is_empty() {
-        controls.extend(controls::some_in_model(conn, scope, &missing)?);
+        controls.extend(Control::some_in_model(conn, scope, &missing)?);
     }
     let today = crate::time::now().date();
     let rows = register(&threats, &controls, &tree_inputs, &treatments, today);
@@ -557,7 +558,7 @@ fn controls_bearing_on(
     }
     let mut ids: Vec<String> = ids.into_iter().collect();
     ids.sort();
-    controls::some_in_model(conn, scope, &ids)
+    Control::some_in_model(conn, scope, &ids)
 }
 
 /// Stores a computation unless the register already holds one of the same

@@ -1,17 +1,24 @@
 //! A model's records read in one consistent view: what a version stores,
 //! what progress and gaps are computed from, what a report describes.
 
+use crate::ModelReads as _;
 use diesel::prelude::*;
+use palisade_domain::asset::Asset;
 use palisade_domain::document::{DocumentRegister, ModelDocument, Records};
+use palisade_domain::environment::Interaction;
+use palisade_domain::environment::Party;
+use palisade_domain::environment::TrustZone;
+use palisade_domain::evaluation::EvaluationEntry;
 use palisade_domain::ids::{ModelId, OrgId};
+use palisade_domain::threat::Control;
+use palisade_domain::threat::Threat;
+use palisade_domain::threat_actor::ThreatActor;
+use palisade_domain::treatment::Treatment;
 
 use crate::db::{read_tx, DbConn};
 use crate::models::ensure_visible;
 use crate::schema::attack_trees;
-use crate::{
-    assets, evaluation_entries, interactions, models, parties, risks, threat_actors, threats,
-    treatments, trust_zones, StoreError,
-};
+use crate::{models, risks, StoreError};
 
 /// The most records a snapshot gathers (threats, controls, treatments,
 /// assets, … together): beyond it a version, a diff against the present
@@ -23,19 +30,19 @@ pub const MAX_RECORDS: i64 = 250_000;
 pub fn records(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Records, StoreError> {
     read_tx(conn, |c| {
         let scope = ensure_visible(c, org, model_id)?;
-        let count = assets::count_in_model(c, scope)?
-            + threat_actors::count_in_model(c, scope)?
+        let count = Asset::count_in_model(c, scope)?
+            + ThreatActor::count_in_model(c, scope)?
             + crate::attack_trees::count_in_model(c, scope)?
-            + trust_zones::count_in_model(c, scope)?
-            + parties::count_in_model(c, scope)?
+            + TrustZone::count_in_model(c, scope)?
+            + Party::count_in_model(c, scope)?
             + crate::schema::interactions::table
                 .filter(crate::schema::interactions::model_id.eq(model_id.to_string()))
                 .count()
                 .get_result::<i64>(c)?
-            + threats::count_in_model(c, scope)?
-            + crate::controls::count_in_model(c, scope)?
-            + treatments::count_in_model(c, scope)?
-            + evaluation_entries::count_in_model(c, scope)?;
+            + Threat::count_in_model(c, scope)?
+            + Control::count_in_model(c, scope)?
+            + Treatment::count_in_model(c, scope)?
+            + EvaluationEntry::count_in_model(c, scope)?;
         if count > MAX_RECORDS {
             return Err(StoreError::Conflict(format!(
                 "the model holds {count} records; a snapshot (version, diff against the present, report) holds at most {MAX_RECORDS}"
@@ -53,16 +60,16 @@ pub fn records(conn: &mut DbConn, org: OrgId, model_id: ModelId) -> Result<Recor
         let register = risks::read(c, org, model_id)?;
         Ok(Records {
             model: models::get(c, org, model_id)?,
-            assets: assets::all_in_model(c, scope)?,
-            threat_actors: threat_actors::all_in_model(c, scope)?,
+            assets: Asset::all_in_model(c, scope)?,
+            threat_actors: ThreatActor::all_in_model(c, scope)?,
             attack_trees,
-            trust_zones: trust_zones::all_in_model(c, scope)?,
-            parties: parties::all_in_model(c, scope)?,
-            interactions: interactions::all_in_model(c, scope)?,
-            threats: threats::all_in_model(c, scope)?,
-            controls: crate::controls::all_in_model(c, scope)?,
-            treatments: treatments::all_in_model(c, scope)?,
-            evaluation_entries: evaluation_entries::all_in_model(c, scope)?,
+            trust_zones: TrustZone::all_in_model(c, scope)?,
+            parties: Party::all_in_model(c, scope)?,
+            interactions: Interaction::all_in_model(c, scope)?,
+            threats: Threat::all_in_model(c, scope)?,
+            controls: Control::all_in_model(c, scope)?,
+            treatments: Treatment::all_in_model(c, scope)?,
+            evaluation_entries: EvaluationEntry::all_in_model(c, scope)?,
             register: DocumentRegister {
                 items: register.rows,
                 stale: register.stale,

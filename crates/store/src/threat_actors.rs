@@ -84,7 +84,7 @@ impl Stored for ThreatActor {
     type Id = ThreatActorId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ThreatActorId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

@@ -168,7 +168,7 @@ impl Stored for Threat {
     type Id = ThreatId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: ThreatId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! `create_ticket` job per treatment at a time, and the ticket stored back
 //! on the treatment once, audited.
 
+use crate::{ModelReads as _, ModelWrites as _};
 use diesel::prelude::*;
 use palisade_domain::ids::{IntegrationId, ModelId, OrgId, TreatmentId};
 use palisade_domain::integration::{IntegrationKind, OutboundSettings};
@@ -37,7 +38,7 @@ pub fn request(
     integration: IntegrationId,
 ) -> Result<Job, StoreError> {
     write_tx(conn, |conn| {
-        let t = crate::treatments::get(conn, actor.org_id, model, treatment)?;
+        let t = Treatment::get(conn, actor.org_id, model, treatment)?;
         if t.superseded_by.is_some() {
             return Err(StoreError::Conflict(
                 "this treatment was superseded: open a ticket for the threat's current one".into(),
@@ -144,7 +145,7 @@ pub fn store_ticket(
     ticket: Ticket,
 ) -> Result<Treatment, StoreError> {
     let actor = Actor::system(org);
-    crate::treatments::update(conn, &actor, model, treatment, None, |current| {
+    Treatment::update(conn, &actor, model, treatment, None, |current| {
         let mut fields = current.fields.clone();
         if fields.ticket.is_none() {
             fields.ticket = Some(ticket);

@@ -280,7 +280,7 @@ impl Stored for Treatment {
     type Id = TreatmentId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: TreatmentId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, a: &Actor, new: &Self) -> Result<(), StoreError> {
@@ -534,7 +534,7 @@ pub fn move_to(
     note: Option<String>,
 ) -> Result<Treatment, StoreError> {
     write_tx(conn, |conn| {
-        let current = get(conn, actor.org_id, model_id, id)?;
+        let current = <Treatment as crate::ModelReads>::get(conn, actor.org_id, model_id, id)?;
         superseded(&current)?;
         check_version(current.version, expected_version)?;
         transition(current.status, to).map_err(StoreError::IllegalMove)?;
@@ -628,7 +628,7 @@ pub fn expire_acceptances(conn: &mut DbConn, today: NaiveDate) -> Result<usize, 
         let (model, org): (ModelId, OrgId) = (parse_id(&model)?, parse_id(&org)?);
         let actor = Actor::system(org);
         let done = write_tx(conn, |conn| {
-            let current = get(conn, org, model, parse_id(&id)?)?;
+            let current = <Treatment as crate::ModelReads>::get(conn, org, model, parse_id(&id)?)?;
             let Plan::Accept { expires_on, .. } = &current.fields.plan else {
                 return Ok(false);
             };

@@ -62,7 +62,7 @@ impl Stored for TrustZone {
     type Id = TrustZoneId;
 
     fn load(c: &mut DbConn, org: OrgId, m: ModelId, id: TrustZoneId) -> Result<Self, StoreError> {
-        get(c, org, m, id)
+        <Self as crate::ModelReads>::get(c, org, m, id)
     }
 
     fn insert(c: &mut DbConn, _: &Actor, new: &Self) -> Result<(), StoreError> {

@@ -296,116 +296,186 @@ pub(crate) fn delete<R: Stored>(
     })
 }
 
-/// A store module's public writes of its record kind, from its `Stored`
-/// impl: `create`, `update` (a change of the current record) and `delete`
-/// (with `cascade` where the kind takes it).
+/// The writes every kind of model record has, on the record type
+/// (`Threat::create(conn, actor, model, fields)`), from its `Stored` impl
+/// (`model_writes!` gives the impl), so a search for `fn create` finds
+/// them here.
+pub trait ModelWrites: Sized {
+    type Id;
+    type Fields;
+
+    fn create(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model_id: ModelId,
+        fields: Self::Fields,
+    ) -> Result<Self, StoreError>;
+
+    /// Changes the record: `change` makes the new fields from the current
+    /// record, guarded by `expected_version` (an If-Match).
+    fn update(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model_id: ModelId,
+        id: Self::Id,
+        expected_version: Option<i64>,
+        change: impl FnOnce(&Self) -> Result<Self::Fields, StoreError>,
+    ) -> Result<Self, StoreError>;
+
+    /// Deletes the record; with `cascade`, where the kind takes it
+    /// (assets, parties), the interactions using it go too, else they make
+    /// it a 409; kinds without dependants ignore it.
+    fn delete(
+        conn: &mut DbConn,
+        actor: &Actor,
+        model_id: ModelId,
+        id: Self::Id,
+        expected_version: Option<i64>,
+        cascade: bool,
+    ) -> Result<(), StoreError>;
+}
+
+/// The reads every kind of model record has, on the record type
+/// (`Threat::get(conn, org, model, id)`); `model_reads!` gives the impl.
+pub trait ModelReads: Sized {
+    type Id;
+
+    /// One record, a 404 unless the organisation sees the model.
+    fn get(
+        conn: &mut DbConn,
+        org: OrgId,
+        model_id: ModelId,
+        id: Self::Id,
+    ) -> Result<Self, StoreError>;
+
+    /// Every record of the model, by id.
+    fn all_in_model(conn: &mut DbConn, scope: crate::Scoped) -> Result<Vec<Self>, StoreError>;
+
+    /// These records of the model (ids as stored); ids of other models or
+    /// of deleted records are skipped.
+    fn some_in_model(
+        conn: &mut DbConn,
+        scope: crate::Scoped,
+        ids: &[String],
+    ) -> Result<Vec<Self>, StoreError>;
+
+    /// How many records the model holds.
+    fn count_in_model(conn: &mut DbConn, scope: crate::Scoped) -> Result<i64, StoreError>;
+}
+
+/// `ModelWrites` for a record kind, from its `Stored` impl.
 #[macro_export]
 macro_rules! model_writes {
-    ($record:ty, $id:ty, $fields:ty $(, $cascade:ident)?) => {
-        $crate::model_writes!(@create_update $record, $id, $fields);
+    ($record:ty, $id:ty, $fields:ty) => {
+        impl $crate::ModelWrites for $record {
+            type Id = $id;
+            type Fields = $fields;
 
-        /// Deletes the record; with `cascade` (where the kind takes it)
-        /// the interactions using it go too, else they make it a 409.
-        pub fn delete(
-            conn: &mut $crate::DbConn,
-            actor: &$crate::Actor,
-            model_id: palisade_domain::ids::ModelId,
-            id: $id,
-            expected_version: Option<i64>,
-            $($cascade: bool,)?
-        ) -> Result<(), $crate::StoreError> {
-            let cascade = false $(|| $cascade)?;
-            $crate::versioned::delete::<$record>(conn, actor, model_id, id, expected_version, cascade)
-        }
-    };
-    (@create_update $record:ty, $id:ty, $fields:ty) => {
-        pub fn create(
-            conn: &mut $crate::DbConn,
-            actor: &$crate::Actor,
-            model_id: palisade_domain::ids::ModelId,
-            fields: $fields,
-        ) -> Result<$record, $crate::StoreError> {
-            $crate::versioned::create(conn, actor, model_id, fields)
-        }
+            fn create(
+                conn: &mut $crate::DbConn,
+                actor: &$crate::Actor,
+                model_id: palisade_domain::ids::ModelId,
+                fields: $fields,
+            ) -> Result<$record, $crate::StoreError> {
+                $crate::versioned::create(conn, actor, model_id, fields)
+            }
 
-        pub fn update(
-            conn: &mut $crate::DbConn,
-            actor: &$crate::Actor,
-            model_id: palisade_domain::ids::ModelId,
-            id: $id,
-            expected_version: Option<i64>,
-            change: impl FnOnce(&$record) -> Result<$fields, $crate::StoreError>,
-        ) -> Result<$record, $crate::StoreError> {
-            $crate::versioned::update(conn, actor, model_id, id, expected_version, change)
+            fn update(
+                conn: &mut $crate::DbConn,
+                actor: &$crate::Actor,
+                model_id: palisade_domain::ids::ModelId,
+                id: $id,
+                expected_version: Option<i64>,
+                change: impl FnOnce(&$record) -> Result<$fields, $crate::StoreError>,
+            ) -> Result<$record, $crate::StoreError> {
+                $crate::versioned::update(conn, actor, model_id, id, expected_version, change)
+            }
+
+            fn delete(
+                conn: &mut $crate::DbConn,
+                actor: &$crate::Actor,
+                model_id: palisade_domain::ids::ModelId,
+                id: $id,
+                expected_version: Option<i64>,
+                cascade: bool,
+            ) -> Result<(), $crate::StoreError> {
+                $crate::versioned::delete::<$record>(
+                    conn,
+                    actor,
+                    model_id,
+                    id,
+                    expected_version,
+                    cascade,
+                )
+            }
         }
     };
 }
 
-/// The reads every table of model records has: one record (a 404 unless
-/// the caller's organisation sees the model), every record of a model, and
-/// some by id. `$finish` turns rows into records (reading what they link).
+/// `ModelReads` for a table of model records; `$finish` turns rows into
+/// records (reading what they link).
 #[macro_export]
 macro_rules! model_reads {
     ($table:ident, $row:ty, $record:ty, $id:ty, $finish:path) => {
-        pub fn get(
-            conn: &mut $crate::DbConn,
-            org: palisade_domain::ids::OrgId,
-            model_id: palisade_domain::ids::ModelId,
-            id: $id,
-        ) -> Result<$record, $crate::StoreError> {
-            $crate::models::ensure_visible(conn, org, model_id)?;
-            let row: $row = $table::table
-                .filter($table::id.eq(id.to_string()))
-                .filter($table::model_id.eq(model_id.to_string()))
-                .select(<$row>::as_select())
-                .first(conn)?;
-            $finish(conn, vec![row])?
-                .pop()
-                .ok_or($crate::StoreError::NotFound)
-        }
+        impl $crate::ModelReads for $record {
+            type Id = $id;
 
-        /// Every record of the model, by id.
-        pub fn all_in_model(
-            conn: &mut $crate::DbConn,
-            scope: $crate::Scoped,
-        ) -> Result<Vec<$record>, $crate::StoreError> {
-            let rows: Vec<$row> = $table::table
-                .filter($table::model_id.eq(scope.model().to_string()))
-                .select(<$row>::as_select())
-                .order($table::id.asc())
-                .load(conn)?;
-            $finish(conn, rows)
-        }
-
-        /// These records of the model (ids as stored); ids of other models
-        /// or of deleted records are skipped.
-        pub fn some_in_model(
-            conn: &mut $crate::DbConn,
-            scope: $crate::Scoped,
-            ids: &[String],
-        ) -> Result<Vec<$record>, $crate::StoreError> {
-            let mut rows: Vec<$row> = Vec::new();
-            for chunk in ids.chunks(500) {
-                rows.extend(
-                    $table::table
-                        .filter($table::model_id.eq(scope.model().to_string()))
-                        .filter($table::id.eq_any(chunk))
-                        .select(<$row>::as_select())
-                        .load::<$row>(conn)?,
-                );
+            fn get(
+                conn: &mut $crate::DbConn,
+                org: palisade_domain::ids::OrgId,
+                model_id: palisade_domain::ids::ModelId,
+                id: $id,
+            ) -> Result<$record, $crate::StoreError> {
+                $crate::models::ensure_visible(conn, org, model_id)?;
+                let row: $row = $table::table
+                    .filter($table::id.eq(id.to_string()))
+                    .filter($table::model_id.eq(model_id.to_string()))
+                    .select(<$row>::as_select())
+                    .first(conn)?;
+                $finish(conn, vec![row])?
+                    .pop()
+                    .ok_or($crate::StoreError::NotFound)
             }
-            $finish(conn, rows)
-        }
 
-        /// How many records the model holds.
-        pub fn count_in_model(
-            conn: &mut $crate::DbConn,
-            scope: $crate::Scoped,
-        ) -> Result<i64, $crate::StoreError> {
-            Ok($table::table
-                .filter($table::model_id.eq(scope.model().to_string()))
-                .count()
-                .get_result(conn)?)
+            fn all_in_model(
+                conn: &mut $crate::DbConn,
+                scope: $crate::Scoped,
+            ) -> Result<Vec<$record>, $crate::StoreError> {
+                let rows: Vec<$row> = $table::table
+                    .filter($table::model_id.eq(scope.model().to_string()))
+                    .select(<$row>::as_select())
+                    .order($table::id.asc())
+                    .load(conn)?;
+                $finish(conn, rows)
+            }
+
+            fn some_in_model(
+                conn: &mut $crate::DbConn,
+                scope: $crate::Scoped,
+                ids: &[String],
+            ) -> Result<Vec<$record>, $crate::StoreError> {
+                let mut rows: Vec<$row> = Vec::new();
+                for chunk in ids.chunks(500) {
+                    rows.extend(
+                        $table::table
+                            .filter($table::model_id.eq(scope.model().to_string()))
+                            .filter($table::id.eq_any(chunk))
+                            .select(<$row>::as_select())
+                            .load::<$row>(conn)?,
+                    );
+                }
+                $finish(conn, rows)
+            }
+
+            fn count_in_model(
+                conn: &mut $crate::DbConn,
+                scope: $crate::Scoped,
+            ) -> Result<i64, $crate::StoreError> {
+                Ok($table::table
+                    .filter($table::model_id.eq(scope.model().to_string()))
+                    .count()
+                    .get_result(conn)?)
+            }
         }
     };
 }

@@ -4,11 +4,14 @@
 //! a plan that fails part-way leaves nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use palisade_domain::asset::Asset;
 use palisade_domain::interchange::{self, ImportFormat, Syntax};
+use palisade_domain::threat::Control;
+use palisade_domain::threat::Threat;
+use palisade_domain::treatment::Treatment;
 use palisade_store::audit::AuditFilter;
-use palisade_store::{
-    assets, audit, controls, import, jobs, models, risks, threats, treatments, PageRequest, Store,
-};
+use palisade_store::ModelReads as _;
+use palisade_store::{audit, import, jobs, models, risks, PageRequest, Store};
 use serde_json::json;
 
 mod common;
@@ -65,15 +68,12 @@ both_backends!(a_big_plan_is_written_at_once_and_scored_once, |store| {
     let mut conn = store.conn().unwrap();
     let model = import::import(&mut conn, &actor, &plan).unwrap();
     let scope = models::ensure_visible(&mut conn, actor.org_id, model.id).unwrap();
-    assert_eq!(threats::count_in_model(&mut conn, scope).unwrap(), 10_000);
-    assert_eq!(controls::count_in_model(&mut conn, scope).unwrap(), 1000);
-    assert_eq!(assets::count_in_model(&mut conn, scope).unwrap(), 100);
-    assert_eq!(
-        treatments::count_in_model(&mut conn, scope).unwrap(),
-        10_000
-    );
+    assert_eq!(Threat::count_in_model(&mut conn, scope).unwrap(), 10_000);
+    assert_eq!(Control::count_in_model(&mut conn, scope).unwrap(), 1000);
+    assert_eq!(Asset::count_in_model(&mut conn, scope).unwrap(), 100);
+    assert_eq!(Treatment::count_in_model(&mut conn, scope).unwrap(), 10_000);
     // Links read back: a control covers the ten threats that name it.
-    let c = &controls::all_in_model(&mut conn, scope).unwrap()[7];
+    let c = &Control::all_in_model(&mut conn, scope).unwrap()[7];
     assert_eq!(c.fields.threat_ids.len(), 10);
     assert_eq!(
         c.fields.status,

@@ -4,16 +4,20 @@
 //! real PostgreSQL and real SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use palisade_domain::asset::Asset;
 use palisade_domain::ids::{AssetId, AttackTreeId, ControlId, ModelId, NodeId, ThreatId};
 use palisade_domain::risk::RiskRow;
 use palisade_domain::scoring::nist::NistLevel;
+use palisade_domain::threat::Control;
+use palisade_domain::threat::Threat;
 use palisade_domain::threat::{Stride, ThreatAssessment, ThreatFields, TreeAssessment};
+use palisade_domain::treatment::Treatment;
 use palisade_domain::treatment::{TreatmentFields, TreatmentInput, TreatmentStatus};
 use palisade_store::testing::TestDatabase;
 use palisade_store::{
-    assets, attack_trees, controls, models, orgs, risks, threats, treatments, Actor, Backend,
-    Store, StoreError,
+    attack_trees, models, orgs, risks, treatments, Actor, Backend, Store, StoreError,
 };
+use palisade_store::ModelWrites as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::json;
@@ -131,7 +135,7 @@ impl World {
         .id;
         let assets = (0..2)
             .map(|i| {
-                assets::create(
+                Asset::create(
                     &mut conn,
                     actor,
                     model,
@@ -238,16 +242,16 @@ impl World {
             } => {
                 let f = self.threat_fields(n, *vector, *tree, *asset);
                 self.threats
-                    .push(threats::create(&mut conn, actor, model, f).unwrap().id);
+                    .push(Threat::create(&mut conn, actor, model, f).unwrap().id);
             }
             Op::EditThreat { at, vector, tree } if !self.threats.is_empty() => {
                 let id = self.threats[at % self.threats.len()];
                 let f = self.threat_fields(n, *vector, *tree, None);
-                threats::update(&mut conn, actor, model, id, None, |_| Ok(f)).unwrap();
+                Threat::update(&mut conn, actor, model, id, None, |_| Ok(f)).unwrap();
             }
             Op::DeleteThreat { at } if !self.threats.is_empty() => {
                 let id = self.threats.remove(at % self.threats.len());
-                threats::delete(&mut conn, actor, model, id, None).unwrap();
+                Threat::delete(&mut conn, actor, model, id, None, false).unwrap();
             }
             Op::AddControl {
                 threats,
@@ -263,7 +267,7 @@ impl World {
                 ))
                 .unwrap();
                 self.controls
-                    .push(controls::create(&mut conn, actor, model, f).unwrap().id);
+                    .push(Control::create(&mut conn, actor, model, f).unwrap().id);
             }
             Op::EditControl {
                 at,
@@ -280,12 +284,12 @@ impl World {
                     *effectiveness,
                 ))
                 .unwrap();
-                controls::update(&mut conn, actor, model, id, None, |_| Ok(f)).unwrap();
+                Control::update(&mut conn, actor, model, id, None, |_| Ok(f)).unwrap();
             }
             Op::DeleteControl { at } if !self.controls.is_empty() => {
                 let i = at % self.controls.len();
                 // A control a current reduce treatment relies on stays (409).
-                match controls::delete(&mut conn, actor, model, self.controls[i], None) {
+                match Control::delete(&mut conn, actor, model, self.controls[i], None, false) {
                     Ok(()) => {
                         self.controls.remove(i);
                     }
@@ -311,7 +315,7 @@ impl World {
                 body["owner"] = json!("owner");
                 let input: TreatmentInput = serde_json::from_value(body).unwrap();
                 let fields = TreatmentFields::from_input(input, None).unwrap();
-                let t = treatments::create(&mut conn, actor, model, fields).unwrap();
+                let t = Treatment::create(&mut conn, actor, model, fields).unwrap();
                 let forward = [
                     TreatmentStatus::Approved,
                     TreatmentStatus::InProgress,
@@ -341,7 +345,7 @@ impl World {
             }
             Op::EditAsset { at } => {
                 let id = self.assets[at % self.assets.len()];
-                assets::update(&mut conn, actor, model, id, None, |a| {
+                Asset::update(&mut conn, actor, model, id, None, |a| {
                     let mut f = a.fields.clone();
                     f.description = Some(format!("edit {n}"));
                     Ok(f)
@@ -448,7 +452,7 @@ fn a_large_full_recomputation_is_stored(store: Store) {
     };
     let world = World::new(&store, &actor, "large");
     for n in 0..1_001 {
-        threats::create(
+        Threat::create(
             &mut conn,
             &actor,
             world.model,

@@ -1,16 +1,26 @@
 //! The same store tests on real PostgreSQL and real SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use palisade_domain::asset::Asset;
 use palisade_domain::asset::{AssetFields, Classification};
 use palisade_domain::audit::AuditAction;
+use palisade_domain::environment::Interaction;
+use palisade_domain::environment::Party;
+use palisade_domain::environment::TrustZone;
+use palisade_domain::evaluation::EvaluationEntry;
 use palisade_domain::model::ModelFields;
 use palisade_domain::role::Role;
+use palisade_domain::threat::Control;
+use palisade_domain::threat::Threat;
+use palisade_domain::threat_actor::ThreatActor;
+use palisade_domain::treatment::Treatment;
 use palisade_store::assets::AssetFilter;
 use palisade_store::audit::AuditFilter;
 use palisade_store::idempotency::{self, StoredResponse};
 use palisade_store::{
     api_keys, assets, audit, models, orgs, Actor, PageRequest, Store, StoreError,
 };
+use palisade_store::{ModelReads as _, ModelWrites as _};
 
 mod common;
 use common::actor;
@@ -199,7 +209,7 @@ both_backends!(assets_keep_every_field_and_filter, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let db = assets::create(
+    let db = Asset::create(
         &mut conn,
         &acme,
         model.id,
@@ -212,10 +222,10 @@ both_backends!(assets_keep_every_field_and_filter, |store| {
         })),
     )
     .unwrap();
-    let read = assets::get(&mut conn, acme.org_id, model.id, db.id).unwrap();
+    let read = Asset::get(&mut conn, acme.org_id, model.id, db.id).unwrap();
     assert_eq!(read, db, "what is written is read back unchanged");
 
-    assets::create(
+    Asset::create(
         &mut conn,
         &acme,
         model.id,
@@ -258,11 +268,11 @@ both_backends!(assets_keep_every_field_and_filter, |store| {
 
     let globex = actor(&store, "globex");
     assert!(matches!(
-        assets::get(&mut conn, globex.org_id, model.id, db.id),
+        Asset::get(&mut conn, globex.org_id, model.id, db.id),
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        assets::create(
+        Asset::create(
             &mut conn,
             &globex,
             model.id,
@@ -276,14 +286,14 @@ both_backends!(asset_containment_stays_a_tree, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let svc = assets::create(
+    let svc = Asset::create(
         &mut conn,
         &acme,
         model.id,
         asset_fields(serde_json::json!({"name": "svc", "kind": "service"})),
     )
     .unwrap();
-    let data = assets::create(
+    let data = Asset::create(
         &mut conn,
         &acme,
         model.id,
@@ -291,7 +301,7 @@ both_backends!(asset_containment_stays_a_tree, |store| {
     )
     .unwrap();
 
-    let cycle = assets::update(&mut conn, &acme, model.id, svc.id, None, |a| {
+    let cycle = Asset::update(&mut conn, &acme, model.id, svc.id, None, |a| {
         Ok(AssetFields {
             parent_id: Some(data.id),
             ..a.fields.clone()
@@ -304,14 +314,14 @@ both_backends!(asset_containment_stays_a_tree, |store| {
 
     // A parent from another model is refused too.
     let other = models::create(&mut conn, &acme, model_fields("other")).unwrap();
-    let foreign = assets::create(
+    let foreign = Asset::create(
         &mut conn,
         &acme,
         other.id,
         asset_fields(serde_json::json!({"name": "f", "kind": "data"})),
     )
     .unwrap();
-    let moved = assets::update(&mut conn, &acme, model.id, data.id, None, |a| {
+    let moved = Asset::update(&mut conn, &acme, model.id, data.id, None, |a| {
         Ok(AssetFields {
             parent_id: Some(foreign.id),
             ..a.fields.clone()
@@ -321,21 +331,21 @@ both_backends!(asset_containment_stays_a_tree, |store| {
 
     // A container cannot be deleted while it holds assets; once emptied it can.
     assert!(matches!(
-        assets::delete(&mut conn, &acme, model.id, svc.id, None, false),
+        Asset::delete(&mut conn, &acme, model.id, svc.id, None, false),
         Err(StoreError::Conflict(_))
     ));
-    assets::delete(&mut conn, &acme, model.id, data.id, None, false).unwrap();
-    assets::delete(&mut conn, &acme, model.id, svc.id, None, false).unwrap();
+    Asset::delete(&mut conn, &acme, model.id, data.id, None, false).unwrap();
+    Asset::delete(&mut conn, &acme, model.id, svc.id, None, false).unwrap();
 
     // Deleting a model takes its whole asset tree with it.
-    let a = assets::create(
+    let a = Asset::create(
         &mut conn,
         &acme,
         other.id,
         asset_fields(serde_json::json!({"name": "a", "kind": "service"})),
     )
     .unwrap();
-    assets::create(
+    Asset::create(
         &mut conn,
         &acme,
         other.id,
@@ -345,7 +355,7 @@ both_backends!(asset_containment_stays_a_tree, |store| {
     models::delete(&mut conn, &acme, other.id, None).unwrap();
     assert!(matches!(
         models::ensure_visible(&mut conn, acme.org_id, other.id)
-            .and_then(|s| assets::all_in_model(&mut conn, s)),
+            .and_then(|s| Asset::all_in_model(&mut conn, s)),
         Err(StoreError::NotFound)
     ));
 });
@@ -355,7 +365,7 @@ both_backends!(unknown_trust_zone_is_refused, |store| {
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
     let zone = uuid::Uuid::now_v7();
-    let r = assets::create(
+    let r = Asset::create(
         &mut conn,
         &acme,
         model.id,
@@ -366,7 +376,7 @@ both_backends!(unknown_trust_zone_is_refused, |store| {
         other => panic!("expected the zone to be refused, got {other:?}"),
     }
     assert!(
-        assets::all_in_model(&mut conn, scope(&store, &acme, model.id))
+        Asset::all_in_model(&mut conn, scope(&store, &acme, model.id))
             .unwrap()
             .is_empty(),
         "nothing half-written"
@@ -377,21 +387,21 @@ both_backends!(every_change_is_audited_with_before_and_after, |store| {
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let asset = assets::create(
+    let asset = Asset::create(
         &mut conn,
         &acme,
         model.id,
         asset_fields(serde_json::json!({"name": "a", "kind": "data"})),
     )
     .unwrap();
-    assets::update(&mut conn, &acme, model.id, asset.id, None, |a| {
+    Asset::update(&mut conn, &acme, model.id, asset.id, None, |a| {
         Ok(AssetFields {
             owner: Some("me".into()),
             ..a.fields.clone()
         })
     })
     .unwrap();
-    assets::delete(&mut conn, &acme, model.id, asset.id, None, false).unwrap();
+    Asset::delete(&mut conn, &acme, model.id, asset.id, None, false).unwrap();
 
     let filter = AuditFilter {
         model_id: Some(model.id),
@@ -489,13 +499,13 @@ fn threat_fields(title: &str) -> palisade_domain::threat::ThreatFields {
 }
 
 both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
-    use palisade_store::{jobs, risks, threats};
+    use palisade_store::{jobs, risks};
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let a = threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
-    threats::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
-    threats::update(&mut conn, &acme, model.id, a.id, None, |t| {
+    let a = Threat::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+    Threat::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
+    Threat::update(&mut conn, &acme, model.id, a.id, None, |t| {
         Ok(palisade_domain::threat::ThreatFields {
             title: "a2".into(),
             ..t.fields.clone()
@@ -537,7 +547,7 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
         2
     );
     // The next change queues a new job.
-    threats::delete(&mut conn, &acme, model.id, a.id, None).unwrap();
+    Threat::delete(&mut conn, &acme, model.id, a.id, None, false).unwrap();
     assert_eq!(
         jobs::count_for_model(&mut conn, scope(&store, &acme, model.id)).unwrap(),
         2
@@ -548,15 +558,15 @@ both_backends!(changes_queue_one_recomputation_until_it_runs, |store| {
 both_backends!(
     an_older_computation_finishing_last_never_overwrites_a_newer_one,
     |store| {
-        use palisade_store::{risks, threats};
+        use palisade_store::risks;
         let acme = actor(&store, "acme");
         let mut conn = store.conn().unwrap();
         let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-        threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        Threat::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
         // Two workers: the first computes, a change lands, the second computes
         // the newer revision and stores it first; the first stores last.
         let older = risks::compute(&mut conn, scope(&store, &acme, model.id)).unwrap();
-        threats::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
+        Threat::create(&mut conn, &acme, model.id, threat_fields("b")).unwrap();
         let newer = risks::compute(&mut conn, scope(&store, &acme, model.id)).unwrap();
         assert!(newer.revision > older.revision);
         assert!(
@@ -585,17 +595,17 @@ both_backends!(
 both_backends!(
     a_change_that_joins_a_job_as_it_starts_is_not_lost,
     |store| {
-        use palisade_store::{jobs, risks, threats};
+        use palisade_store::{jobs, risks};
         use std::sync::mpsc;
         let acme = actor(&store, "acme");
         let mut conn = store.conn().unwrap();
         let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-        let a = threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        let a = Threat::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
         let job = jobs::unpublished(&mut conn, 10).unwrap()[0].0.clone();
         // An edit joins the queued job; before it commits, a worker starts
         // that job. The worker must see the edit, or a job must remain.
         let worker = palisade_store::db::write_tx(&mut conn, |c| {
-            threats::update(c, &acme, model.id, a.id, None, |t| {
+            Threat::update(c, &acme, model.id, a.id, None, |t| {
                 Ok(palisade_domain::threat::ThreatFields {
                     title: "a2".into(),
                     ..t.fields.clone()
@@ -630,7 +640,6 @@ both_backends!(
 );
 
 both_backends!(first_changes_to_a_model_at_once_all_succeed, |store| {
-    use palisade_store::threats;
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     for m in 0..10 {
@@ -642,7 +651,7 @@ both_backends!(first_changes_to_a_model_at_once_all_succeed, |store| {
                 std::thread::spawn(move || {
                     let mut conn = store.conn().unwrap();
                     start.wait();
-                    threats::create(&mut conn, &acme, model.id, threat_fields(&format!("t{i}")))
+                    Threat::create(&mut conn, &acme, model.id, threat_fields(&format!("t{i}")))
                         .map(|_| ())
                         .map_err(|e| e.to_string())
                 })
@@ -682,12 +691,11 @@ both_backends!(unknown_job_kinds_fail_for_good, |store| {
 });
 
 both_backends!(threat_references_stay_inside_the_model, |store| {
-    use palisade_store::{controls, threats};
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
     let other = models::create(&mut conn, &acme, model_fields("other")).unwrap();
-    let foreign = assets::create(
+    let foreign = Asset::create(
         &mut conn,
         &acme,
         other.id,
@@ -696,7 +704,7 @@ both_backends!(threat_references_stay_inside_the_model, |store| {
     .unwrap();
     let mut fields = threat_fields("t");
     fields.asset_ids = vec![foreign.id];
-    match threats::create(&mut conn, &acme, model.id, fields) {
+    match Threat::create(&mut conn, &acme, model.id, fields) {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "asset_ids[0]"),
         other => panic!("{other:?}"),
     }
@@ -705,7 +713,7 @@ both_backends!(threat_references_stay_inside_the_model, |store| {
         "status": "implemented", "effectiveness": 50, "asset_ids": [foreign.id]}),
     )
     .unwrap();
-    match controls::create(&mut conn, &acme, model.id, control) {
+    match Control::create(&mut conn, &acme, model.id, control) {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "asset_ids[0]"),
         other => panic!("{other:?}"),
     }
@@ -713,13 +721,11 @@ both_backends!(threat_references_stay_inside_the_model, |store| {
 
 both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
     use palisade_domain::environment::{InteractionFields, PartyFields, TrustZoneFields};
-    use palisade_store::{
-        attack_trees, controls, interactions, parties, threat_actors, threats, trust_zones,
-    };
+    use palisade_store::attack_trees;
     let acme = actor(&store, "acme");
     let mut conn = store.conn().unwrap();
     let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
-    let zone = trust_zones::create(
+    let zone = TrustZone::create(
         &mut conn,
         &acme,
         model.id,
@@ -729,41 +735,41 @@ both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
         .unwrap(),
     )
     .unwrap();
-    let data = assets::create(
+    let data = Asset::create(
         &mut conn,
         &acme,
         model.id,
         asset_fields(serde_json::json!({"name": "d", "kind": "data", "trust_zone_id": zone.id})),
     )
     .unwrap();
-    let svc = assets::create(
+    let svc = Asset::create(
         &mut conn,
         &acme,
         model.id,
         asset_fields(serde_json::json!({"name": "s", "kind": "service", "parent_id": data.id})),
     )
     .unwrap();
-    let party = parties::create(&mut conn, &acme, model.id, serde_json::from_value::<PartyFields>(serde_json::json!({"name": "p", "kind": "vendor", "trust_level": "trusted", "accessible_asset_ids": [data.id]})).unwrap()).unwrap();
-    let flow = interactions::create(&mut conn, &acme, model.id, serde_json::from_value::<InteractionFields>(serde_json::json!({"source": {"party_id": party.id}, "destination": {"asset_id": svc.id}, "data_asset_ids": [data.id]})).unwrap()).unwrap();
-    let who = threat_actors::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "x", "origin": "internal", "category": "employee", "intent": "malicious"})).unwrap()).unwrap();
+    let party = Party::create(&mut conn, &acme, model.id, serde_json::from_value::<PartyFields>(serde_json::json!({"name": "p", "kind": "vendor", "trust_level": "trusted", "accessible_asset_ids": [data.id]})).unwrap()).unwrap();
+    let flow = Interaction::create(&mut conn, &acme, model.id, serde_json::from_value::<InteractionFields>(serde_json::json!({"source": {"party_id": party.id}, "destination": {"asset_id": svc.id}, "data_asset_ids": [data.id]})).unwrap()).unwrap();
+    let who = ThreatActor::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "x", "origin": "internal", "category": "employee", "intent": "malicious"})).unwrap()).unwrap();
     let tree = attack_trees::create(&mut conn, &acme, model.id, &serde_json::from_value(serde_json::json!({"name": "t", "target_asset_id": data.id, "root": {"kind": "leaf", "label": "l", "actor_id": who.id}})).unwrap()).unwrap();
     let mut fields = threat_fields("t");
     fields.asset_ids = vec![data.id];
     fields.interaction_ids = vec![flow.id];
-    let threat = threats::create(&mut conn, &acme, model.id, fields).unwrap();
-    let control = controls::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "c", "type": "preventive", "category": "technical", "status": "planned", "effectiveness": 5, "threat_ids": [threat.id], "asset_ids": [data.id]})).unwrap()).unwrap();
+    let threat = Threat::create(&mut conn, &acme, model.id, fields).unwrap();
+    let control = Control::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"name": "c", "type": "preventive", "category": "technical", "status": "planned", "effectiveness": 5, "threat_ids": [threat.id], "asset_ids": [data.id]})).unwrap()).unwrap();
     let _ = tree;
     // Steps 5 and 6: a treatment, an entry naming it, a version and a
     // report of that version (its job queued).
     let input: palisade_domain::treatment::TreatmentInput = serde_json::from_value(serde_json::json!({"threat_id": threat.id, "strategy": "reduce", "owner": "o", "control_ids": [control.id]})).unwrap();
-    let treatment = palisade_store::treatments::create(
+    let treatment = Treatment::create(
         &mut conn,
         &acme,
         model.id,
         palisade_domain::treatment::TreatmentFields::from_input(input, None).unwrap(),
     )
     .unwrap();
-    palisade_store::evaluation_entries::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-12-01", "treatment_ids": [treatment.id], "asset_ids": [data.id]})).unwrap()).unwrap();
+    EvaluationEntry::create(&mut conn, &acme, model.id, serde_json::from_value(serde_json::json!({"kind": "finding", "text": "t", "author": "a", "date": "2026-12-01", "treatment_ids": [treatment.id], "asset_ids": [data.id]})).unwrap()).unwrap();
     let version = palisade_store::versions::create(&mut conn, &acme, model.id, "v1").unwrap();
     palisade_store::reports::create(
         &mut conn,
@@ -808,12 +814,12 @@ both_backends!(deleting_a_model_takes_every_record_with_it, |store| {
 both_backends!(
     housekeeping_forgets_expired_keys_and_published_jobs_only,
     |store| {
-        use palisade_store::{jobs, threats};
+        use palisade_store::jobs;
         let acme = actor(&store, "acme");
         let mut conn = store.conn().unwrap();
         let model = models::create(&mut conn, &acme, model_fields("m")).unwrap();
         idempotency::reserve(&mut conn, acme.org_id, "k1", "h1").unwrap();
-        threats::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
+        Threat::create(&mut conn, &acme, model.id, threat_fields("a")).unwrap();
         let queued = jobs::unpublished(&mut conn, 10).unwrap();
         assert_eq!(queued.len(), 1);
         let now = chrono::Utc::now().naive_utc();

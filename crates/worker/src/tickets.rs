@@ -7,10 +7,13 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use palisade_domain::integration::IntegrationKind;
+use palisade_domain::threat::Threat;
 use palisade_domain::treatment::Ticket;
+use palisade_domain::treatment::Treatment;
 use palisade_store::jobs::{JobContext, JobFailure};
 use palisade_store::tickets::{self, Target, TicketRequest};
 use palisade_store::DbConn;
+use palisade_store::ModelReads as _;
 use serde_json::{json, Value};
 
 use crate::outbound::{self, Answer};
@@ -174,7 +177,7 @@ impl Job for TicketRequest {
             .scope
             .ok_or_else(|| JobFailure::Permanent("create_ticket without a model".into()))?;
         let (org, model) = (scope.org(), scope.model());
-        let treatment = palisade_store::treatments::get(conn, org, model, request.treatment_id)?;
+        let treatment = Treatment::get(conn, org, model, request.treatment_id)?;
         if let Some(ticket) = treatment.fields.ticket {
             return Ok(json!({ "ticket": ticket, "created": false }));
         }
@@ -182,7 +185,7 @@ impl Job for TicketRequest {
             .ok_or_else(|| {
                 JobFailure::Permanent("the integration no longer opens tickets".into())
             })?;
-        let threat = palisade_store::threats::get(conn, org, model, treatment.fields.threat_id)?;
+        let threat = Threat::get(conn, org, model, treatment.fields.threat_id)?;
         let label = label(&treatment.id.to_string());
         let title = format!("Mitigate: {}", threat.fields.title);
         let text = format!(

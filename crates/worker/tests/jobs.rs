@@ -4,7 +4,11 @@
 //! deliveries at once but never on two jobs of one model.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use palisade_domain::asset::Asset;
+use palisade_domain::threat::Threat;
+use palisade_domain::treatment::Treatment;
 use palisade_store::jobs::{JobKind as _, RecomputeRisk};
+use palisade_store::{ModelReads as _, ModelWrites as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -395,7 +399,7 @@ fn accepted_threat(
     use palisade_domain::threat::{Stride, ThreatAssessment, ThreatFields};
     use palisade_domain::treatment::{TreatmentFields, TreatmentInput, TreatmentStatus};
     let mut conn = s.store.conn().unwrap();
-    let threat = palisade_store::threats::create(
+    let threat = Threat::create(
         &mut conn,
         &s.actor,
         model,
@@ -422,7 +426,7 @@ fn accepted_threat(
     }))
     .unwrap();
     let fields = TreatmentFields::from_input(input, None).unwrap();
-    let t = palisade_store::treatments::create(&mut conn, &s.actor, model, fields).unwrap();
+    let t = Treatment::create(&mut conn, &s.actor, model, fields).unwrap();
     palisade_store::treatments::move_to(
         &mut conn,
         &s.actor,
@@ -447,7 +451,7 @@ fn acceptances_expire_by_the_injected_clock_once_in_both_modes() {
         let day = |d: &str| -> chrono::NaiveDate { d.parse().unwrap() };
         let status = |id| {
             let mut conn = s.store.conn().unwrap();
-            palisade_store::treatments::get(&mut conn, s.actor.org_id, m, id)
+            Treatment::get(&mut conn, s.actor.org_id, m, id)
                 .unwrap()
                 .status
         };
@@ -551,7 +555,7 @@ fn a_report_job_killed_mid_render_is_redone_once(mode: Mode) {
     let mut conn = s.store.conn().unwrap();
     let asset: palisade_domain::asset::AssetFields =
         serde_json::from_value(serde_json::json!({"name": "ledger", "kind": "data"})).unwrap();
-    palisade_store::assets::create(&mut conn, &s.actor, m, asset).unwrap();
+    Asset::create(&mut conn, &s.actor, m, asset).unwrap();
     let input = ReportInput {
         formats: vec![
             ReportFormat::Json,

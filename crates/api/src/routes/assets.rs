@@ -4,7 +4,8 @@ use actix_web::{web, HttpResponse};
 use palisade_domain::asset::{Asset, AssetFields, AssetKind, Cia, Classification};
 use palisade_domain::ids::{AssetId, ModelId, TrustZoneId};
 use palisade_domain::scope::{self, ScopeSummary};
-use palisade_store::assets::{self, AssetFilter};
+use palisade_store::assets::AssetFilter;
+use palisade_store::ModelReads as _;
 use palisade_store::PageRequest;
 use serde::Deserialize;
 use serde_json::Value;
@@ -172,7 +173,7 @@ pub(crate) async fn all_assets(
     state
         .db(move |c| {
             let scope = palisade_store::models::ensure_visible(c, org, model)?;
-            assets::all_in_model(c, scope)
+            Asset::all_in_model(c, scope)
         })
         .await
 }

@@ -1,5 +1,7 @@
 //! Step 2 — attack trees: whole documents, single nodes, evaluation, diagrams.
 
+use palisade_domain::threat::Control;
+use palisade_store::ModelReads as _;
 use std::collections::BTreeMap;
 
 use actix_web::http::header;
@@ -326,7 +328,7 @@ async fn evaluation(
         .db(move |c| {
             let (_, flat, ids) = attack_trees::load_flat(c, org, model, id)?;
             let scope = palisade_store::models::ensure_visible(c, org, model)?;
-            let controls = palisade_store::controls::all_in_model(c, scope)?;
+            let controls = Control::all_in_model(c, scope)?;
             Ok((flat, ids, controls))
         })
         .await?;

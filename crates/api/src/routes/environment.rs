@@ -2,9 +2,13 @@
 //! record that interactions use takes.
 
 use actix_web::{web, HttpResponse};
+use palisade_domain::asset::Asset;
+use palisade_domain::environment::Interaction;
+use palisade_domain::environment::Party;
+use palisade_domain::environment::TrustZone;
 use palisade_domain::environment::{self, EnvironmentFacts, EnvironmentSummary};
 use palisade_domain::ids::ModelId;
-use palisade_store::{assets, interactions, parties, trust_zones};
+use palisade_store::ModelReads as _;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -35,10 +39,10 @@ pub async fn get_environment(
         .db(move |c| {
             let scope = palisade_store::models::ensure_visible(c, org, model)?;
             Ok((
-                assets::all_in_model(c, scope)?,
-                trust_zones::all_in_model(c, scope)?,
-                parties::all_in_model(c, scope)?,
-                interactions::all_in_model(c, scope)?,
+                Asset::all_in_model(c, scope)?,
+                TrustZone::all_in_model(c, scope)?,
+                Party::all_in_model(c, scope)?,
+                Interaction::all_in_model(c, scope)?,
             ))
         })
         .await?;

@@ -6,6 +6,7 @@ use palisade_domain::scoring::Method;
 use palisade_domain::threat::{Stride, Threat, ThreatFields, ThreatInput};
 use palisade_domain::ValidationErrors;
 use palisade_store::threats::ThreatFilter;
+use palisade_store::ModelWrites as _;
 use palisade_store::PageRequest;
 
 use crate::error::ApiError;
@@ -88,7 +89,7 @@ impl Resource for Threats {
         expected: Option<i64>,
         doc: serde_json::Value,
     ) -> Result<Threat, palisade_store::StoreError> {
-        palisade_store::threats::update(conn, actor, model, id, expected, |cur| {
+        Threat::update(conn, actor, model, id, expected, |cur| {
             Ok(threat_fields(patch::apply(&cur.fields.to_input(), doc)?)?)
         })
     }

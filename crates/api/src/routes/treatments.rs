@@ -11,6 +11,7 @@ use palisade_domain::treatment::{
 };
 use palisade_store::treatments::{self, TreatmentFilter};
 use palisade_store::PageRequest;
+use palisade_store::ModelWrites as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -116,7 +117,7 @@ impl Resource for Treatments {
         expected: Option<i64>,
         doc: Value,
     ) -> Result<Treatment, palisade_store::StoreError> {
-        treatments::update(conn, actor, model, id, expected, |cur| {
+        Treatment::update(conn, actor, model, id, expected, |cur| {
             let before = cur.fields.to_input();
             let input: TreatmentInput = patch::apply(&before, doc)?;
             let judge = (input.expires_on != before.expires_on).then(today);
