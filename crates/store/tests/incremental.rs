@@ -14,10 +14,10 @@ use palisade_domain::threat::{Stride, ThreatAssessment, ThreatFields, TreeAssess
 use palisade_domain::treatment::Treatment;
 use palisade_domain::treatment::{TreatmentFields, TreatmentInput, TreatmentStatus};
 use palisade_store::testing::TestDatabase;
+use palisade_store::ModelWrites as _;
 use palisade_store::{
     attack_trees, models, orgs, risks, treatments, Actor, Backend, Store, StoreError,
 };
-use palisade_store::ModelWrites as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::json;

@@ -10,8 +10,8 @@ use palisade_domain::treatment::{
     Mechanism, Strategy, Ticket, Treatment, TreatmentFields, TreatmentInput, TreatmentStatus,
 };
 use palisade_store::treatments::{self, TreatmentFilter};
-use palisade_store::PageRequest;
 use palisade_store::ModelWrites as _;
+use palisade_store::PageRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
