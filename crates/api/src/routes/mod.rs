@@ -36,8 +36,18 @@ pub(crate) fn path_id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
 
-/// A resource whose unsupported methods answer 405 as problem+json.
+#[cfg(test)]
+thread_local! {
+    /// Every path `resource` was asked for while configuring, for the test
+    /// that holds the routes and the document to each other.
+    static REGISTERED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A resource whose unsupported methods answer 405 as problem+json; every
+/// route is made through it.
 pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    #[cfg(test)]
+    REGISTERED.with(|r| r.borrow_mut().push(path.to_string()));
     web::resource(path).default_service(web::to(|| async {
         Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
     }))
@@ -67,4 +77,82 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reports::configure(cfg);
     integrations::configure(cfg);
     webhooks::configure(cfg);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::{test, App};
+
+    use super::*;
+
+    /// The routes and the OpenAPI document are written apart (handlers
+    /// registered here, operations listed in `openapi/mod.rs`); this holds
+    /// them together: every path routed is documented with exactly the
+    /// methods it answers, and every documented operation is routed.
+    #[actix_web::test]
+    async fn every_route_is_documented_and_every_operation_routed() {
+        REGISTERED.with(|r| r.borrow_mut().clear());
+        let unrouted = StatusCode::from_u16(599).unwrap_or(StatusCode::IM_A_TEAPOT);
+        let app = test::init_service(
+            App::new()
+                .configure(configure)
+                .default_service(web::to(move || async move { HttpResponse::new(unrouted) })),
+        )
+        .await;
+        let registered: BTreeSet<String> =
+            REGISTERED.with(|r| r.borrow().iter().cloned().collect());
+        let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (path, item) in crate::openapi::json()["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            let methods = item
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(m, _)| m.to_ascii_uppercase())
+                .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+                .collect();
+            documented.insert(path.clone(), methods);
+        }
+        assert_eq!(
+            registered,
+            documented.keys().cloned().collect::<BTreeSet<_>>(),
+            "paths routed (left) and documented (right) differ"
+        );
+        for (path, methods) in &documented {
+            // Any id will do: a route answers (401, 404, 422…), an
+            // unrouted path answers the marker, a method not routed 405.
+            let uri: String = path
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        "01939a4e-0000-7000-8000-000000000000"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                let req = test::TestRequest::default()
+                    .method(Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET))
+                    .uri(&uri)
+                    .to_request();
+                let status = test::call_service(&app, req).await.status();
+                assert_ne!(status, unrouted, "{path} is documented but not routed");
+                let answered = status != StatusCode::METHOD_NOT_ALLOWED;
+                assert_eq!(
+                    answered,
+                    methods.contains(method),
+                    "{method} {path}: routed {answered}, documented {}",
+                    methods.contains(method)
+                );
+            }
+        }
+    }
 }
