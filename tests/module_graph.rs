@@ -42,10 +42,13 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
 
 /// The text without line comments and without a trailing test module.
 fn code_of(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]") {
-        Some(i) if text[i..].lines().nth(1).is_some_and(|l| l.contains("mod ")) => &text[..i],
-        _ => text,
-    };
+    let test_module = text.match_indices("#[cfg(test)]").find(|(i, _)| {
+        text[*i..]
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.trim_start().starts_with("mod ") || l.contains(" mod "))
+    });
+    let text = test_module.map_or(text, |(i, _)| &text[..i]);
     text.lines()
         .map(|l| l.find("//").map_or(l, |i| &l[..i]))
         .collect::<Vec<_>>()

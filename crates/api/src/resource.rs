@@ -266,6 +266,7 @@ macro_rules! resource {
         conflicts: [$($conflict:tt),*],
         $resource:ty,
         routes: $routes:ident,
+        doc: $doc:ident,
         tag: $tag:tt,
         collection: $collection:tt,
         item: $item:tt,
@@ -282,6 +283,12 @@ macro_rules! resource {
         update: ($method:ident, $update:ident, $update_op:tt, $update_doc:tt),
         delete: ($delete:ident, $delete_op:tt, $delete_doc:tt) $(,)?
     ) => {
+        /// The five operations `$routes` serves, for the document: named by
+        /// the same invocation that routes them.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($create, $list_fn, $get, $update, $delete))]
+        pub struct $doc;
+
         pub fn $routes(cfg: &mut actix_web::web::ServiceConfig) {
             use actix_web::web;
             cfg.service(

@@ -15,16 +15,15 @@ use crate::extract::{IdempotencyKey, JsonBody, StrictQuery};
 use crate::respond::{list_params, list_type, Created};
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/me").route(web::get().to(me)))
-        .service(
-            resource("/api/v1/api-keys")
-                .route(web::post().to(create_api_key))
-                .route(web::get().to(list_api_keys)),
-        )
-        .service(resource("/api/v1/api-keys/{key_id}").route(web::delete().to(delete_api_key)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/me" => { get: me },
+        "/api/v1/api-keys" => { post: create_api_key, get: list_api_keys },
+        "/api/v1/api-keys/{key_id}" => { delete: delete_api_key },
+    },
 }
 
 #[derive(Serialize, ToSchema)]

@@ -17,18 +17,21 @@ use crate::resource::{resource, store_calls, CascadeParams, Resource};
 use crate::respond::{list_params, list_type};
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
 pub struct Assets;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    routes(cfg);
-    cfg.service(resource("/api/v1/models/{model_id}/scope").route(web::get().to(get_scope)));
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+        "/api/v1/models/{model_id}/scope" => { get: get_scope },
+    },
 }
 
 resource!(in_model
     Assets,
     routes: routes,
+    doc: ResourceDoc,
     tag: "scope",
     collection: "/api/v1/models/{model_id}/assets",
     item: "/api/v1/models/{model_id}/assets/{asset_id}",

@@ -25,14 +25,12 @@ use crate::resource::{path_param, resource, NoParams, Parent, Resource};
 use crate::respond::{list_params, list_type};
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    tree_routes(cfg);
-    node_routes(cfg);
-    let item = "/api/v1/models/{model_id}/attack-trees/{tree_id}";
-    cfg.service(resource(&format!("{item}/evaluation")).route(web::get().to(evaluate_attack_tree)))
-        .service(resource(&format!("{item}/diagram")).route(web::get().to(draw_attack_tree)));
+crate::routes::routes! {
+    resources: [tree_routes => TreeDoc, node_routes => NodeDoc],
+    paths: {
+        "/api/v1/models/{model_id}/attack-trees/{tree_id}/evaluation" => { get: evaluate_attack_tree },
+        "/api/v1/models/{model_id}/attack-trees/{tree_id}/diagram" => { get: draw_attack_tree },
+    },
 }
 
 pub struct AttackTrees;
@@ -40,6 +38,7 @@ pub struct AttackTrees;
 resource!(in_model
     AttackTrees,
     routes: tree_routes,
+    doc: TreeDoc,
     tag: "threats",
     collection: "/api/v1/models/{model_id}/attack-trees",
     item: "/api/v1/models/{model_id}/attack-trees/{tree_id}",
@@ -162,6 +161,7 @@ pub struct TreeNodes;
 resource!(in_tree
     TreeNodes,
     routes: node_routes,
+    doc: NodeDoc,
     tag: "threats",
     collection: "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes",
     item: "/api/v1/models/{model_id}/attack-trees/{tree_id}/nodes/{node_id}",

@@ -12,10 +12,11 @@ use crate::extract::StrictQuery;
 use crate::respond::{list_params, list_type};
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/audit-events").route(web::get().to(list_audit_events)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/audit-events" => { get: list_audit_events },
+    },
 }
 
 list_params!(AuditParams sorted by AuditSort { "created_at", "action", "entity_type" } {

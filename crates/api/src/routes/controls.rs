@@ -13,13 +13,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct Controls;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     Controls,
     routes: routes,
+    doc: ResourceDoc,
     tag: "analysis",
     collection: "/api/v1/models/{model_id}/controls",
     item: "/api/v1/models/{model_id}/controls/{control_id}",

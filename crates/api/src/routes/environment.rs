@@ -14,12 +14,13 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/models/{model_id}/environment").route(web::get().to(get_environment)),
-    );
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/{model_id}/environment" => { get: get_environment },
+    },
 }
 
 /// The environment: parties by kind and trust level, third parties and what

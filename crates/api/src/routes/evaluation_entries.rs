@@ -12,13 +12,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct EvaluationEntries;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     EvaluationEntries,
     routes: routes,
+    doc: ResourceDoc,
     tag: "evaluation",
     collection: "/api/v1/models/{model_id}/evaluation-entries",
     item: "/api/v1/models/{model_id}/evaluation-entries/{entry_id}",

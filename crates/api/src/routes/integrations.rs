@@ -24,31 +24,19 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::respond::{list_params, list_type, versioned, Created};
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
 /// Inbound webhook bodies are refused past this size (413).
 pub const MAX_WEBHOOK_BODY: usize = 1024 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/integrations")
-            .route(web::post().to(create_integration))
-            .route(web::get().to(list_integrations)),
-    )
-    .service(
-        resource("/api/v1/integrations/{integration_id}")
-            .route(web::get().to(get_integration))
-            .route(web::patch().to(update_integration))
-            .route(web::delete().to(delete_integration)),
-    )
-    .service(
-        resource("/api/v1/integrations/{integration_id}/secrets")
-            .route(web::post().to(rotate_integration_secret)),
-    )
-    .service(
-        resource("/api/v1/integrations/{integration_id}/webhook")
-            .route(web::post().to(receive_webhook)),
-    );
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/integrations" => { post: create_integration, get: list_integrations },
+        "/api/v1/integrations/{integration_id}" => { get: get_integration, patch: update_integration, delete: delete_integration },
+        "/api/v1/integrations/{integration_id}/secrets" => { post: rotate_integration_secret },
+        "/api/v1/integrations/{integration_id}/webhook" => { post: receive_webhook },
+    },
 }
 
 /// Ticket creation settings with the token, which is write-only.

@@ -11,13 +11,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct Interactions;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     Interactions,
     routes: routes,
+    doc: ResourceDoc,
     tag: "environment",
     collection: "/api/v1/models/{model_id}/interactions",
     item: "/api/v1/models/{model_id}/interactions/{interaction_id}",

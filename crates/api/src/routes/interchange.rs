@@ -20,11 +20,12 @@ use crate::resource::path_param;
 use crate::respond::{create_once, Created};
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/models/import").route(web::post().to(import_model)))
-        .service(resource("/api/v1/models/{model_id}/export").route(web::get().to(export_model)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/import" => { post: import_model },
+        "/api/v1/models/{model_id}/export" => { get: export_model },
+    },
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -53,31 +53,92 @@ pub(crate) fn resource(path: &str) -> actix_web::Resource {
     }))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    ops::configure(cfg);
-    api_keys::configure(cfg);
-    audit::configure(cfg);
-    interchange::configure(cfg);
-    models::configure(cfg);
-    assets::configure(cfg);
-    progress::configure(cfg);
-    scoring::configure(cfg);
-    threat_actors::configure(cfg);
-    attack_trees::configure(cfg);
-    trust_zones::configure(cfg);
-    parties::configure(cfg);
-    interactions::configure(cfg);
-    environment::configure(cfg);
-    threats::configure(cfg);
-    controls::configure(cfg);
-    risks::configure(cfg);
-    treatments::configure(cfg);
-    evaluation_entries::configure(cfg);
-    versions::configure(cfg);
-    reports::configure(cfg);
-    integrations::configure(cfg);
-    webhooks::configure(cfg);
+/// A module's routes and the operations the document lists for them, from
+/// one registration: each path with its methods and handlers (the
+/// handlers' `#[utoipa::path]` say the rest), and the `resource!`
+/// invocations of the module by their routes function and document.
+/// A handler cannot be routed without being documented, or documented
+/// without being routed.
+macro_rules! routes {
+    (
+        resources: [$($res_routes:ident => $res_doc:ident),* $(,)?],
+        paths: {$($path:literal => {$($method:ident: $handler:ident),+ $(,)?}),* $(,)?} $(,)?
+    ) => {
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            $($res_routes(cfg);)*
+            $(
+                cfg.service(
+                    $crate::routes::resource($path)
+                        $(.route(actix_web::web::$method().to($handler)))+,
+                );
+            )*
+        }
+
+        /// The operations `configure` routes, for the document.
+        pub fn openapi() -> utoipa::openapi::OpenApi {
+            $crate::routes::routes!(@own $($($handler),+),*);
+            #[allow(unused_mut)]
+            let mut doc = own();
+            $(doc.merge(<$res_doc as utoipa::OpenApi>::openapi());)*
+            doc
+        }
+    };
+    (@own) => {
+        fn own() -> utoipa::openapi::OpenApi {
+            utoipa::openapi::OpenApiBuilder::new().build()
+        }
+    };
+    (@own $($handler:ident),+) => {
+        fn own() -> utoipa::openapi::OpenApi {
+            #[derive(utoipa::OpenApi)]
+            #[openapi(paths($($handler),+))]
+            struct Own;
+            <Own as utoipa::OpenApi>::openapi()
+        }
+    };
 }
+pub(crate) use routes;
+
+/// Every routes module, once: what the server routes and what the
+/// document lists come from the same list.
+macro_rules! modules {
+    ($($module:ident),+ $(,)?) => {
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $($module::configure(cfg);)+
+        }
+
+        /// Each module's operations, to be merged into the document.
+        pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
+            vec![$($module::openapi()),+]
+        }
+    };
+}
+
+modules!(
+    ops,
+    api_keys,
+    audit,
+    interchange,
+    models,
+    assets,
+    progress,
+    scoring,
+    threat_actors,
+    attack_trees,
+    trust_zones,
+    parties,
+    interactions,
+    environment,
+    threats,
+    controls,
+    risks,
+    treatments,
+    evaluation_entries,
+    versions,
+    reports,
+    integrations,
+    webhooks,
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,13 +15,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct Models;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_org
     Models,
     routes: routes,
+    doc: ResourceDoc,
     tag: "models",
     collection: "/api/v1/models",
     item: "/api/v1/models/{model_id}",

@@ -6,12 +6,13 @@ use utoipa::ToSchema;
 
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(healthz)))
-        .service(resource("/readyz").route(web::get().to(readyz)))
-        .service(resource("/metrics").route(web::get().to(metrics)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/healthz" => { get: healthz },
+        "/readyz" => { get: readyz },
+        "/metrics" => { get: metrics },
+    },
 }
 
 #[derive(Serialize, ToSchema)]

@@ -11,13 +11,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct Parties;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     Parties,
     routes: routes,
+    doc: ResourceDoc,
     tag: "environment",
     collection: "/api/v1/models/{model_id}/parties",
     item: "/api/v1/models/{model_id}/parties/{party_id}",

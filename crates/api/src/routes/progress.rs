@@ -9,10 +9,13 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/models/{model_id}/progress").route(web::get().to(get_progress)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/{model_id}/progress" => { get: get_progress },
+    },
 }
 
 /// Where the model stands in each of the six steps, with every check.

@@ -17,21 +17,13 @@ use crate::resource::path_param;
 use crate::respond::{create_once, list_params, list_type, Created};
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/models/{model_id}/reports")
-            .route(web::post().to(create_report))
-            .route(web::get().to(list_reports)),
-    )
-    .service(
-        resource("/api/v1/models/{model_id}/reports/{report_id}").route(web::get().to(get_report)),
-    )
-    .service(
-        resource("/api/v1/models/{model_id}/reports/{report_id}/content")
-            .route(web::get().to(get_report_content)),
-    );
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/{model_id}/reports" => { post: create_report, get: list_reports },
+        "/api/v1/models/{model_id}/reports/{report_id}" => { get: get_report },
+        "/api/v1/models/{model_id}/reports/{report_id}/content" => { get: get_report_content },
+    },
 }
 
 /// Ask for an evaluation report of the model (or of one of its versions):

@@ -20,17 +20,17 @@ use crate::extract::StrictQuery;
 use crate::respond::list_request;
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/models/{model_id}/risks").route(web::get().to(get_risks)))
-        .service(resource("/api/v1/risks").route(web::get().to(list_portfolio_risks)))
-        .service(
-            resource("/api/v1/models/{model_id}/risk-recomputations")
-                .route(web::post().to(recompute_risks)),
-        )
-        .service(resource("/api/v1/models/{model_id}/gaps").route(web::get().to(get_gaps)))
-        .service(resource("/api/v1/jobs/{job_id}").route(web::get().to(get_job)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/{model_id}/risks" => { get: get_risks },
+        "/api/v1/risks" => { get: list_portfolio_risks },
+        "/api/v1/models/{model_id}/risk-recomputations" => { post: recompute_risks },
+        "/api/v1/models/{model_id}/gaps" => { get: get_gaps },
+        "/api/v1/jobs/{job_id}" => { get: get_job },
+    },
 }
 
 #[derive(Serialize, ToSchema)]

@@ -16,8 +16,6 @@ use crate::error::ApiError;
 use crate::extract::{parse_json, JsonBody};
 use crate::state::AppState;
 
-use super::resource;
-
 /// The methods with a stateless calculator (`attack_tree` needs a stored tree).
 pub const CALCULATORS: [Method; 6] = [
     Method::Owasp,
@@ -28,13 +26,16 @@ pub const CALCULATORS: [Method; 6] = [
     Method::Fair,
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/scoring/owasp").route(web::post().to(score_owasp)))
-        .service(resource("/api/v1/scoring/cvss31").route(web::post().to(score_cvss31)))
-        .service(resource("/api/v1/scoring/cvss40").route(web::post().to(score_cvss40)))
-        .service(resource("/api/v1/scoring/dread").route(web::post().to(score_dread)))
-        .service(resource("/api/v1/scoring/nist").route(web::post().to(score_nist)))
-        .service(resource("/api/v1/scoring/fair").route(web::post().to(score_fair)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/scoring/owasp" => { post: score_owasp },
+        "/api/v1/scoring/cvss31" => { post: score_cvss31 },
+        "/api/v1/scoring/cvss40" => { post: score_cvss40 },
+        "/api/v1/scoring/dread" => { post: score_dread },
+        "/api/v1/scoring/nist" => { post: score_nist },
+        "/api/v1/scoring/fair" => { post: score_fair },
+    },
 }
 
 /// Scores one assessment given as JSON. `method` may be left out of the

@@ -14,13 +14,16 @@ use crate::respond::{list_params, list_type};
 
 pub struct ThreatActors;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     ThreatActors,
     routes: routes,
+    doc: ResourceDoc,
     tag: "threats",
     collection: "/api/v1/models/{model_id}/threat-actors",
     item: "/api/v1/models/{model_id}/threat-actors/{actor_id}",

@@ -18,13 +18,16 @@ use super::scoring::parse_threat_assessment;
 
 pub struct Threats;
 
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    routes(cfg);
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+    },
 }
 
 resource!(in_model
     Threats,
     routes: routes,
+    doc: ResourceDoc,
     tag: "analysis",
     collection: "/api/v1/models/{model_id}/threats",
     item: "/api/v1/models/{model_id}/threats/{threat_id}",

@@ -24,32 +24,22 @@ use crate::resource::{path_param, resource, store_calls, NoParams, Resource};
 use crate::respond::{list_params, list_type, versioned};
 use crate::state::AppState;
 
-use super::resource as route;
-
 pub struct Treatments;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    routes(cfg);
-    cfg.service(
-        route("/api/v1/models/{model_id}/treatments/{treatment_id}/transitions")
-            .route(web::post().to(move_treatment)),
-    )
-    .service(
-        route("/api/v1/models/{model_id}/threats/{threat_id}/treatments")
-            .route(web::get().to(treatment_history)),
-    )
-    .service(
-        route("/api/v1/models/{model_id}/residual-risk").route(web::get().to(get_residual_risk)),
-    )
-    .service(
-        route("/api/v1/models/{model_id}/treatments/{treatment_id}/ticket")
-            .route(web::post().to(open_ticket)),
-    );
+crate::routes::routes! {
+    resources: [routes => ResourceDoc],
+    paths: {
+        "/api/v1/models/{model_id}/treatments/{treatment_id}/transitions" => { post: move_treatment },
+        "/api/v1/models/{model_id}/threats/{threat_id}/treatments" => { get: treatment_history },
+        "/api/v1/models/{model_id}/residual-risk" => { get: get_residual_risk },
+        "/api/v1/models/{model_id}/treatments/{treatment_id}/ticket" => { post: open_ticket },
+    },
 }
 
 resource!(in_model
     Treatments,
     routes: routes,
+    doc: ResourceDoc,
     tag: "mitigation",
     collection: "/api/v1/models/{model_id}/treatments",
     item: "/api/v1/models/{model_id}/treatments/{treatment_id}",

@@ -28,19 +28,13 @@ use crate::respond::{create_once, list_params, list_type, Created};
 use crate::routes::treatments::TreatmentDoc;
 use crate::state::AppState;
 
-use super::resource;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/models/{model_id}/versions")
-            .route(web::post().to(create_version))
-            .route(web::get().to(list_versions)),
-    )
-    .service(
-        resource("/api/v1/models/{model_id}/versions/{version_id}")
-            .route(web::get().to(get_version)),
-    )
-    .service(resource("/api/v1/models/{model_id}/diff").route(web::get().to(diff_model)));
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/models/{model_id}/versions" => { post: create_version, get: list_versions },
+        "/api/v1/models/{model_id}/versions/{version_id}" => { get: get_version },
+        "/api/v1/models/{model_id}/diff" => { get: diff_model },
+    },
 }
 
 /// Snapshot the whole model — every record of the six steps, the register

@@ -17,28 +17,16 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody, StrictQuery};
 use crate::respond::{list_params, list_type, versioned, Created};
 use crate::state::AppState;
 
-use super::{path_id, resource};
+use super::path_id;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/webhook-subscriptions")
-            .route(web::post().to(create_subscription))
-            .route(web::get().to(list_subscriptions)),
-    )
-    .service(
-        resource("/api/v1/webhook-subscriptions/{subscription_id}")
-            .route(web::get().to(get_subscription))
-            .route(web::patch().to(update_subscription))
-            .route(web::delete().to(delete_subscription)),
-    )
-    .service(
-        resource("/api/v1/webhook-subscriptions/{subscription_id}/deliveries")
-            .route(web::get().to(list_deliveries)),
-    )
-    .service(
-        resource("/api/v1/webhook-subscriptions/{subscription_id}/test")
-            .route(web::post().to(test_subscription)),
-    );
+crate::routes::routes! {
+    resources: [],
+    paths: {
+        "/api/v1/webhook-subscriptions" => { post: create_subscription, get: list_subscriptions },
+        "/api/v1/webhook-subscriptions/{subscription_id}" => { get: get_subscription, patch: update_subscription, delete: delete_subscription },
+        "/api/v1/webhook-subscriptions/{subscription_id}/deliveries" => { get: list_deliveries },
+        "/api/v1/webhook-subscriptions/{subscription_id}/test" => { post: test_subscription },
+    },
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
